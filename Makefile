@@ -1,0 +1,84 @@
+# The two commands of the README: `make run` and `make test`. Both set up what they need:
+# .venv (Python 3.11: actions, faq_index, web, tests), .venv-rasa (Python 3.10: Rasa 3.6),
+# a trained Rasa model and a FAQ index, each redone only when its inputs change.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
+PIP_FLAGS := --disable-pip-version-check --quiet
+
+# The model is cached by a hash of everything that shapes it.
+RASA_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml .ci/requirements/rasa.txt
+MODEL_HASH = $(shell cat $(RASA_INPUTS) | sha256sum | cut -c1-16)
+MODEL = models/$(MODEL_HASH).tar.gz
+FAQ_SOURCES ?= data/faq
+FAQ_INDEX_DIR ?= var/faq_index
+export FAQ_INDEX_DIR
+
+.PHONY: help setup venvs train index run test lint format bench lock-app lock-rasa clean
+
+help:
+	@echo "make run    set everything up and start the assistant (Rasa :5005, actions :5055)"
+	@echo "make test   set everything up and run the tests"
+	@echo "helpers:    setup train index lint format bench clean"
+
+$(VENV)/.installed: .ci/requirements/app.txt
+	@test -x $(PY) || $$(.ci/find-python 3.11) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r .ci/requirements/app.txt
+	@touch $@
+
+$(RASA_VENV)/.installed: .ci/requirements/rasa.txt
+	@test -x $(RASA_VENV)/bin/python || $$(.ci/find-python 3.10) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -r .ci/requirements/rasa.txt
+	@touch $@
+
+venvs: $(VENV)/.installed $(RASA_VENV)/.installed
+
+train: $(RASA_VENV)/.installed
+	@if [ -f $(MODEL) ]; then echo "Rasa model $(MODEL) is up to date"; else \
+	  mkdir -p models && \
+	  $(RASA) train --config config.yml --domain domain.yml --data data/nlu.yml data/rules.yml \
+	    --out models --fixed-model-name $(MODEL_HASH) && \
+	  find models -name '*.tar.gz' ! -name '$(MODEL_HASH).tar.gz' -delete; fi
+
+index: $(VENV)/.installed
+	$(PY) -m faq_index build --source $(FAQ_SOURCES) --out $(FAQ_INDEX_DIR)
+
+setup: venvs train index
+
+run: setup
+	$(PY) -m bot run --model $(MODEL)
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	RASA_MODEL=$(MODEL) $(PY) -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.installed
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: setup
+	$(PY) bench/retrieval.py
+
+lock-app:
+	rm -rf /tmp/lock-app && $$(.ci/find-python 3.11) -m venv /tmp/lock-app
+	/tmp/lock-app/bin/pip install $(PIP_FLAGS) -r .ci/requirements/app.in
+	(echo "# Generated from app.in by pip freeze; do not edit by hand."; \
+	 /tmp/lock-app/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > .ci/requirements/app.txt
+
+lock-rasa:
+	rm -rf /tmp/lock-rasa && $$(.ci/find-python 3.10) -m venv /tmp/lock-rasa
+	/tmp/lock-rasa/bin/pip install $(PIP_FLAGS) -r .ci/requirements/rasa.in
+	(echo "# Generated from rasa.in by pip freeze; do not edit by hand."; \
+	 /tmp/lock-rasa/bin/pip freeze) > .ci/requirements/rasa.txt
+
+clean:
+	rm -rf models var .pytest_cache

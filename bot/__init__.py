@@ -1,0 +1,2 @@
+"""The shop assistant application: settings, process supervision, and (later) profiles,
+escalations and the agent console."""

@@ -1,0 +1,42 @@
+"""Chat with the running assistant from the terminal, over Rasa's REST channel."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+
+def send(rasa_url: str, sender: str, message: str, timeout: float = 60.0) -> list[dict]:
+    """Send one message through the REST channel and return the bot's messages."""
+    request = urllib.request.Request(
+        f"{rasa_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def chat_in_terminal(rasa_url: str) -> None:
+    """Read lines, print replies; a number picks one of the last message's buttons."""
+    sender = f"terminal-{uuid.uuid4().hex[:8]}"
+    print("Type a message (中文 or English); a number picks a button; Ctrl-D quits.")
+    buttons: list[dict] = []
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            print()
+            return
+        if not line:
+            continue
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            line = buttons[int(line) - 1]["payload"]
+        buttons = []
+        for message in send(rasa_url, sender, line):
+            if message.get("text"):
+                print(f"bot> {message['text']}")
+            for button in message.get("buttons") or []:
+                buttons.append(button)
+                print(f"     [{len(buttons)}] {button['title']}")

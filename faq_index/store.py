@@ -1,0 +1,234 @@
+"""Build an index version on disk and load it back.
+
+Layout of an index directory::
+
+    DIR/CURRENT                  the name of the version in use (replaced atomically)
+    DIR/versions/<version>/      meta.json, vectors.npy, dense.faiss, lexical.*
+
+A version's name is a fingerprint of the entries, the model and the format: the same sources
+give the same version, and building it again is skipped. A build is written to a temporary
+directory, renamed into ``versions/`` and only then published by replacing ``CURRENT``, so a
+reader sees either the old version or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from faq_index.embedding import DEFAULT_MODEL, Embedder
+from faq_index.errors import IndexNotFoundError
+from faq_index.lexical import LexicalIndex
+from faq_index.sources import FaqEntry
+from faq_index.text import TOKENIZER_VERSION
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+KEEP_VERSIONS = 3
+# Exact search up to this many variants; HNSW above it (see bench/ann.py for the measurement).
+DEFAULT_ANN_THRESHOLD = 50_000
+
+
+@dataclass(frozen=True)
+class Variant:
+    entry: int  # position in FaqIndex.entries
+    language: str
+    text: str
+
+
+@dataclass
+class FaqIndex:
+    """One loaded, immutable index version."""
+
+    version: str
+    model: str
+    entries: list[FaqEntry]
+    variants: list[Variant]
+    vectors: np.ndarray
+    dense: faiss.Index
+    lexical: LexicalIndex
+
+    def __post_init__(self) -> None:
+        self.by_id = {entry.id: entry for entry in self.entries}
+        self.variant_entry = np.fromiter((v.entry for v in self.variants), dtype=np.int64)
+
+    def entry(self, entry_id: str) -> FaqEntry:
+        return self.by_id[entry_id]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    version: str
+    path: Path
+    built: bool  # False when this version already existed and was only (re)published
+    entries: int
+    variants: int
+    seconds: float
+
+
+def fingerprint(entries: Sequence[FaqEntry], model_spec: str, ann_threshold: int) -> str:
+    payload = json.dumps(
+        {
+            "format": FORMAT_VERSION,
+            "model": model_spec,
+            "ann_threshold": ann_threshold,
+            "tokenizer": TOKENIZER_VERSION,
+            "entries": [entry.to_dict() for entry in entries],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        return (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _variants(entries: Sequence[FaqEntry]) -> list[Variant]:
+    return [
+        Variant(position, lang, question)
+        for position, entry in enumerate(entries)
+        for lang, loc in entry.texts.items()
+        for question in loc.questions
+    ]
+
+
+def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
+    dimension = vectors.shape[1]
+    if len(vectors) > ann_threshold:
+        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    index.add(vectors)
+    return index
+
+
+def build_index(
+    entries: Sequence[FaqEntry],
+    index_dir: str | Path,
+    model: str = DEFAULT_MODEL,
+    *,
+    embedder: Embedder | None = None,
+    ann_threshold: int = DEFAULT_ANN_THRESHOLD,
+    force: bool = False,
+) -> BuildResult:
+    """Embed ``entries`` with ``model`` and publish them as the current version of ``index_dir``.
+
+    The model is loaded only when this version has not been built before.
+
+    >>> result = build_index(load_sources(["data/faq"]), "var/faq_index")  # doctest: +SKIP
+    >>> result.version, result.built  # doctest: +SKIP
+    ('3f1c0a9e5b7d2c44', True)
+    """
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    if embedder is not None:
+        model = embedder.model_spec
+    version = fingerprint(entries, model, ann_threshold)
+    versions = index_dir / "versions"
+    target = versions / version
+    variants = _variants(entries)
+    built = False
+    if force or not (target / "meta.json").is_file():
+        versions.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".build-", dir=versions))
+        try:
+            embedder = embedder or Embedder.load(model)
+            _write_version(staging, version, entries, variants, embedder, ann_threshold)
+            if target.exists():
+                shutil.rmtree(target)
+            os.rename(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        built = True
+    if current_version(index_dir) != version:
+        _publish(index_dir, version)
+    _prune(versions, keep={version})
+    return BuildResult(
+        version, target, built, len(entries), len(variants), time.perf_counter() - started
+    )
+
+
+def _write_version(
+    directory: Path,
+    version: str,
+    entries: Sequence[FaqEntry],
+    variants: list[Variant],
+    embedder: Embedder,
+    ann_threshold: int,
+) -> None:
+    vectors = embedder.encode([v.text for v in variants])
+    np.save(directory / "vectors.npy", vectors)
+    faiss.write_index(_dense_index(vectors, ann_threshold), str(directory / "dense.faiss"))
+    LexicalIndex.build([v.text for v in variants]).save(directory)
+    meta = {
+        "format": FORMAT_VERSION,
+        "version": version,
+        "model": embedder.model_spec,
+        "dimension": int(vectors.shape[1]),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "entries": [entry.to_dict() for entry in entries],
+        "variants": [[v.entry, v.language, v.text] for v in variants],
+    }
+    (directory / "meta.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+
+
+def _publish(index_dir: Path, version: str) -> None:
+    pending = index_dir / f".CURRENT.{os.getpid()}"
+    pending.write_text(version + "\n", encoding="utf-8")
+    os.replace(pending, index_dir / "CURRENT")
+    log.info("published FAQ index version %s in %s", version, index_dir)
+
+
+def _prune(versions: Path, keep: set[str]) -> None:
+    """Keep the newest few versions so that a searcher still loading one finds it."""
+    old = sorted(
+        (p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in [p for p in old if p.name not in keep][KEEP_VERSIONS - 1 :]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def load_index(index_dir: str | Path, version: str | None = None) -> FaqIndex:
+    """Load ``version`` (default: the current one) of the index in ``index_dir``."""
+    index_dir = Path(index_dir)
+    version = version or current_version(index_dir)
+    directory = index_dir / "versions" / (version or "")
+    if not version or not (directory / "meta.json").is_file():
+        raise IndexNotFoundError(
+            f"no FAQ index in {index_dir}: build one with `python -m faq_index build`"
+        )
+    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("format") != FORMAT_VERSION:
+        raise IndexNotFoundError(f"{directory} has format {meta.get('format')}, rebuild it")
+    return FaqIndex(
+        version=meta["version"],
+        model=meta["model"],
+        entries=[FaqEntry.from_dict(raw, source=str(directory)) for raw in meta["entries"]],
+        variants=[Variant(e, lang, text) for e, lang, text in meta["variants"]],
+        vectors=np.load(directory / "vectors.npy"),
+        dense=faiss.read_index(str(directory / "dense.faiss")),
+        lexical=LexicalIndex.load(directory),
+    )

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: a small bilingual FAQ and an index built from it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from faq_index import Embedder, build_index, load_sources
+
+REPO = Path(__file__).resolve().parent.parent
+
+SMALL_FAQ = textwrap.dedent(
+    """\
+    entries:
+      - id: order_track
+        category: orders
+        zh:
+          questions: ["我的订单到哪了？", "怎么查物流", "快递到哪里了", "包裹什么时候到"]
+          answer: 登录后进入「我的订单」即可查看物流。
+        en:
+          questions: ["Where is my order?", "How do I track my parcel?", "Track my package", "When will my delivery arrive?"]
+          answer: Open "My orders" to see the tracking.
+      - id: refund_time
+        category: returns
+        zh:
+          questions: ["退款多久到账？", "退款什么时候到", "钱多久退回来", "退款进度"]
+          answer: 退款在 1-7 个工作日内原路退回。
+        en:
+          questions: ["How long does a refund take?", "When will I get my money back?", "Refund timing", "Refund status"]
+          answer: Refunds reach your original payment method within 1-7 business days.
+      - id: password_reset
+        category: account
+        zh:
+          questions: ["忘记密码怎么办？", "怎么重置密码", "密码找回", "登录密码忘了"]
+          answer: 在登录页点击「忘记密码」，通过手机验证码重置。
+        en:
+          questions: ["I forgot my password", "How do I reset my password?", "Password recovery", "Can't remember my login password"]
+          answer: Click "Forgot password" on the sign-in page and follow the SMS code.
+      - id: invoice
+        category: payment
+        zh:
+          questions: ["怎么开发票？", "发票怎么申请", "需要电子发票", "开票"]
+          answer: 订单完成后在订单详情中申请电子发票。
+        en:
+          questions: ["How do I get an invoice?", "Request an invoice", "I need a receipt for my order", "Invoice please"]
+          answer: Request an e-invoice from the order details once the order is complete.
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return Embedder.load()
+
+
+@pytest.fixture()
+def faq_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "faq"
+    directory.mkdir()
+    (directory / "faq.yml").write_text(SMALL_FAQ, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory, embedder) -> Path:
+    """A read-only index of SMALL_FAQ; tests that change an index build their own."""
+    root = tmp_path_factory.mktemp("small")
+    (root / "faq.yml").write_text(SMALL_FAQ, encoding="utf-8")
+    build_index(load_sources([root / "faq.yml"]), root / "index", embedder=embedder)
+    return root / "index"

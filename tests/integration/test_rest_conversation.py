@@ -1,0 +1,98 @@
+"""Conversations over Rasa's REST channel with the real Rasa server and action server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from faq_index import load_index
+
+pytestmark = pytest.mark.integration
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def faq(assistant):
+    return load_index(os.environ["FAQ_INDEX_DIR"])
+
+
+def slots(assistant, sender: str) -> dict:
+    return assistant.tracker(sender)["slots"]
+
+
+def test_english_question_gets_the_english_answer(assistant, faq):
+    sender = new_sender()
+    replies = assistant.send("How can I track my package?", sender)
+    assert replies[0]["text"].startswith(faq.entry("order_track").texts["en"].answer)
+    # The first answer of a conversation asks whether it helped.
+    assert [b["payload"] for b in replies[-1]["buttons"]] == [
+        "/feedback_helpful",
+        "/feedback_not_helpful",
+    ]
+    state = slots(assistant, sender)
+    assert state["faq_id"] == "order_track"
+    assert state["faq_decision"] == "answer"
+    assert state["faq_score"] > 0.5
+    assert state["language"] == "en"
+
+
+def test_chinese_question_gets_the_chinese_answer(assistant, faq):
+    sender = new_sender()
+    replies = assistant.send("退款一般多久能到账？", sender)
+    assert replies[0]["text"].startswith(faq.entry("return_refund_time").texts["zh"].answer)
+    assert replies[-1]["text"] == "这个回答对您有帮助吗？"
+    state = slots(assistant, sender)
+    assert state["language"] == "zh"
+    assert state["faq_id"] == "return_refund_time"
+
+
+def test_feedback_is_not_asked_after_every_answer(assistant):
+    sender = new_sender()
+    first = assistant.send("How do I reset my password?", sender)
+    second = assistant.send("Which payment methods do you accept?", sender)
+    assert any(m.get("buttons") for m in first)
+    assert not any(m.get("buttons") for m in second)
+
+
+def test_vague_question_is_clarified_with_buttons_and_a_click_answers(assistant, faq):
+    sender = new_sender()
+    replies = assistant.send("refund", sender)
+    assert replies[0]["text"] == "I'm not sure which of these you mean. Please pick one:"
+    buttons = replies[0]["buttons"]
+    choices = [b for b in buttons if b["payload"].startswith("/choose_faq")]
+    assert 2 <= len(choices) <= 3
+    assert buttons[-1]["payload"] == "/deny"
+    state = slots(assistant, sender)
+    assert state["faq_decision"] == "clarify"
+    assert [c["id"] for c in state["faq_candidates"]][: len(choices)]
+
+    picked = choices[1]
+    picked_id = picked["payload"].split('"faq_choice": "')[1].rstrip('"}')
+    assert picked["title"] == faq.entry(picked_id).texts["en"].questions[0]
+    answer = assistant.send(picked["payload"], sender)
+    assert answer[0]["text"].startswith(faq.entry(picked_id).texts["en"].answer)
+    assert slots(assistant, sender)["faq_id"] == picked_id
+
+
+def test_unknown_question_says_so_and_offers_a_person(assistant):
+    sender = new_sender()
+    replies = assistant.send("What is the airspeed velocity of an unladen swallow?", sender)
+    assert replies[0]["text"].startswith("Sorry, I couldn't find an answer")
+    assert [b["payload"] for b in replies[0]["buttons"]] == ["/request_human", "/deny"]
+    assert slots(assistant, sender)["faq_decision"] == "escalate"
+    handoff = assistant.send("yes please", sender)
+    assert "400-800-1234" in handoff[0]["text"]
+
+
+def test_greeting_follows_the_customers_language(assistant):
+    sender = new_sender()
+    assert assistant.send("你好", sender)[0]["text"].startswith("您好")
+    assert assistant.send("hello there", sender)[0]["text"].startswith("Hi!")
+    # A single Latin word ("ok", "hi") keeps the conversation's language.
+    assert assistant.send("你好", sender)[0]["text"].startswith("您好")
+    assert assistant.send("hi", sender)[0]["text"].startswith("您好")
