@@ -1,14 +1,19 @@
-"""Search an index: fuse dense and lexical scores per entry and decide what to do.
+"""Search an index: fuse three signals per entry and decide what to do.
 
-For each query, FAISS returns the nearest question variants and the lexical index scores every
-variant; each candidate entry gets the best cosine of its variants on both channels, and
+For each query, every candidate entry (the entries of the nearest variants in FAISS, of the best
+lexical matches and of the classifier's top classes) gets
 
-    score = w(lang) * dense + (1 - w(lang)) * lexical
+- ``dense``: the mean of its best variant's cosine and its best language centroid's cosine
+  (the centroid smooths over variants: it helps most when an entry has few of them);
+- ``lexical``: the TF-IDF cosine (jieba words, character bigrams and characters, English stems)
+  of the query with the entry's questions and answer taken together, best language;
+- ``classifier``: the probability a softmax regression over the embeddings gives it;
 
-with ``w`` chosen by the query's language: the default embedding model is English-only, so
-Chinese queries lean on the lexical channel (jieba words and character bigrams) and English
-ones on the embeddings. Both channels are cosines, so the fused score stays in [0, 1] and one
-set of thresholds turns it into a decision (``answer``, ``clarify`` or ``escalate``).
+and ``score = wd * dense + wl * lexical + wc * classifier`` with weights chosen by the query's
+language (they sum to 1, so the score stays in [0, 1]). The default embedding model is
+English-only, so Chinese queries lean on the lexical channel and English ones on the embeddings.
+Thresholds, also by language, then turn the best scores into a decision: ``answer``,
+``clarify`` or ``escalate``. Weights and thresholds were chosen on development data (bench/RESULTS.md).
 
 >>> searcher = FaqSearcher("var/faq_index")  # doctest: +SKIP
 >>> result = searcher.search("where is my parcel?")  # doctest: +SKIP
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from faq_index.embedding import Embedder
@@ -35,6 +41,8 @@ from faq_index.text import detect_language, normalize
 log = logging.getLogger(__name__)
 
 DENSE_CANDIDATES = 64
+CLASSIFIER_CANDIDATES = 16
+LEXICAL_CANDIDATES = 16
 
 
 class Decision(str, Enum):
@@ -49,6 +57,7 @@ class FaqMatch:
     score: float
     dense: float
     lexical: float
+    classifier: float
     question: str  # the variant that matched best
 
 
@@ -85,12 +94,13 @@ def validate_query(query: str | bytes, max_chars: int) -> str:
     return text
 
 
-def decide(scores: list[float], settings: SearchSettings) -> Decision:
-    """The decision for entry scores sorted best first."""
-    if not scores or scores[0] < settings.clarify_threshold:
+def decide(scores: list[float], settings: SearchSettings, language: str = "en") -> Decision:
+    """The decision for entry scores sorted best first, with ``language``'s thresholds."""
+    answer_threshold, clarify_threshold, margin = settings.thresholds(language)
+    if not scores or scores[0] < clarify_threshold:
         return Decision.ESCALATE
     runner_up = scores[1] if len(scores) > 1 else 0.0
-    if scores[0] >= settings.answer_threshold and scores[0] - runner_up >= settings.clarify_margin:
+    if scores[0] >= answer_threshold and scores[0] - runner_up >= margin:
         return Decision.ANSWER
     return Decision.CLARIFY
 
@@ -101,9 +111,18 @@ class _Snapshot:
     def __init__(self, index: FaqIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        self.rows_by_entry = [[] for _ in index.entries]
+        self.rows_by_entry: list[list[int]] = [[] for _ in index.entries]
+        groups: dict[tuple[int, str], list[int]] = {}
         for row, variant in enumerate(index.variants):
             self.rows_by_entry[variant.entry].append(row)
+            groups.setdefault((variant.entry, variant.language), []).append(row)
+        self.centroids_by_entry: list[list[int]] = [[] for _ in index.entries]
+        centroids = []
+        for (entry, _), rows in groups.items():
+            self.centroids_by_entry[entry].append(len(centroids))
+            mean = index.vectors[rows].mean(axis=0)
+            centroids.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
+        self.centroids = np.asarray(centroids, dtype=np.float32).reshape(-1, index.vectors.shape[1])
 
 
 class FaqSearcher:
@@ -114,6 +133,9 @@ class FaqSearcher:
     """
 
     def __init__(self, index_dir: str | Path, settings: SearchSettings | None = None) -> None:
+        # One query at a time: FAISS's OpenMP threads only add synchronisation (measured on two
+        # busy cores: 16 ms per exact search of 10k vectors with two threads, 0.3 ms with one).
+        faiss.omp_set_num_threads(1)
         self.index_dir = Path(index_dir)
         self.settings = settings or SearchSettings()
         self._snapshot = self._load(current_version(self.index_dir))
@@ -180,27 +202,36 @@ class FaqSearcher:
 
         k = min(DENSE_CANDIDATES, len(index.variants))
         _, dense_rows = index.dense.search(query_vector, k)
-        lexical_rows = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(k)
-        rows = np.concatenate([dense_rows[0][dense_rows[0] >= 0], lexical_rows])
-        candidates = np.unique(index.variant_entry[rows])
+        lexical_entry = np.zeros(len(index.entries), dtype=np.float32)
+        np.maximum.at(lexical_entry, index.document_entry, lexical)
+        lexical_top = np.argsort(-lexical_entry)[:LEXICAL_CANDIDATES]
+        candidates = np.union1d(index.variant_entry[dense_rows[0][dense_rows[0] >= 0]], lexical_top)
 
-        weight = self.settings.dense_weight(language)
+        probabilities = index.classifier.probabilities(query_vector)
+        classifier_rows = np.argsort(-probabilities)[:CLASSIFIER_CANDIDATES]
+        candidates = np.union1d(candidates, classifier_rows)
+        centroid_scores = snapshot.centroids @ query_vector[0]
+
+        w_dense, w_lexical, w_classifier = self.settings.weights(language)
         matches = []
         for entry in candidates:
             rows = snapshot.rows_by_entry[entry]
-            dense = index.vectors[rows] @ query_vector[0]
-            best = int(np.argmax(dense))
-            dense_score = float(dense[best])
-            lexical_score = float(lexical[rows].max())
+            cosines = index.vectors[rows] @ query_vector[0]
+            best = int(np.argmax(cosines))
+            centroid = float(centroid_scores[snapshot.centroids_by_entry[entry]].max())
+            dense = max(0.0, 0.5 * (float(cosines[best]) + centroid))
+            lexical_score = float(lexical_entry[entry])
+            classifier = float(probabilities[entry])
             matches.append(
                 FaqMatch(
                     id=index.entries[entry].id,
-                    score=weight * max(dense_score, 0.0) + (1 - weight) * lexical_score,
-                    dense=dense_score,
+                    score=w_dense * dense + w_lexical * lexical_score + w_classifier * classifier,
+                    dense=dense,
                     lexical=lexical_score,
+                    classifier=classifier,
                     question=index.variants[rows[best]].text,
                 )
             )
         matches.sort(key=lambda m: m.score, reverse=True)
-        decision = decide([m.score for m in matches], self.settings)
+        decision = decide([m.score for m in matches], self.settings, language)
         return SearchResult(text, language, decision, matches[:top_k], index.version)

@@ -1,7 +1,8 @@
 """Settings of faq_index, read from ``FAQ_*`` environment variables.
 
-The decision thresholds were chosen on development data (see README, "Choosing thresholds",
-and ``bench/tune.py``); the defaults below are that choice for the default English model.
+The fusion weights and decision thresholds were chosen on development data with
+``bench/tune.py`` (see bench/RESULTS.md); the defaults below are that choice for the default
+embedding model. Another model needs its own run.
 """
 
 from __future__ import annotations
@@ -26,18 +27,40 @@ class SearchSettings(BaseSettings):
     index_dir: Path = Path("var/faq_index")
     ann_threshold: int = Field(DEFAULT_ANN_THRESHOLD, gt=0)
 
-    # Fused score = w * dense + (1 - w) * lexical, with w chosen by the query's language.
-    dense_weight_en: float = Field(0.8, ge=0, le=1)
-    dense_weight_zh: float = Field(0.3, ge=0, le=1)
+    # Fused score = wd * dense + wl * lexical + wc * classifier, by the query's language;
+    # each language's weights are normalised to sum to 1.
+    dense_weight_en: float = Field(0.4, ge=0)
+    lexical_weight_en: float = Field(0.1, ge=0)
+    classifier_weight_en: float = Field(0.3, ge=0)
+    dense_weight_zh: float = Field(0.15, ge=0)
+    lexical_weight_zh: float = Field(0.85, ge=0)
+    classifier_weight_zh: float = Field(0.0, ge=0)
 
-    # answer: top score >= answer_threshold and ahead of the second by clarify_margin;
-    # clarify: top score >= clarify_threshold otherwise; escalate: below clarify_threshold.
-    answer_threshold: float = Field(0.62, ge=0, le=1)
-    clarify_threshold: float = Field(0.42, ge=0, le=1)
-    clarify_margin: float = Field(0.04, ge=0, le=1)
+    # answer: top score >= answer threshold and ahead of the second by clarify_margin;
+    # clarify: top score >= clarify threshold otherwise; escalate: below the clarify threshold.
+    # Per language, because the signals each language leans on score on different scales.
+    answer_threshold_en: float = Field(0.38, ge=0, le=1)
+    clarify_threshold_en: float = Field(0.34, ge=0, le=1)
+    clarify_margin_en: float = Field(0.06, ge=0, le=1)
+    answer_threshold_zh: float = Field(0.22, ge=0, le=1)
+    clarify_threshold_zh: float = Field(0.22, ge=0, le=1)
+    clarify_margin_zh: float = Field(0.06, ge=0, le=1)
 
     max_query_chars: int = Field(1000, gt=0)
     reload_interval: float = Field(2.0, gt=0)
 
-    def dense_weight(self, language: str) -> float:
-        return self.dense_weight_zh if language == "zh" else self.dense_weight_en
+    def thresholds(self, language: str) -> tuple[float, float, float]:
+        """(answer, clarify, margin) thresholds for a query in ``language``."""
+        if language == "zh":
+            return self.answer_threshold_zh, self.clarify_threshold_zh, self.clarify_margin_zh
+        return self.answer_threshold_en, self.clarify_threshold_en, self.clarify_margin_en
+
+    def weights(self, language: str) -> tuple[float, float, float]:
+        """(dense, lexical, classifier) weights for a query in ``language``, summing to 1."""
+        lang = "zh" if language == "zh" else "en"
+        raw = [
+            getattr(self, f"{signal}_weight_{lang}")
+            for signal in ("dense", "lexical", "classifier")
+        ]
+        total = sum(raw) or 1.0
+        return raw[0] / total, raw[1] / total, raw[2] / total

@@ -29,13 +29,14 @@ import numpy as np
 
 from faq_index.embedding import DEFAULT_MODEL, Embedder
 from faq_index.errors import IndexNotFoundError
+from faq_index.head import EntryClassifier
 from faq_index.lexical import LexicalIndex
 from faq_index.sources import FaqEntry
 from faq_index.text import TOKENIZER_VERSION
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 KEEP_VERSIONS = 3
 # Exact search up to this many variants; HNSW above it (see bench/ann.py for the measurement).
 DEFAULT_ANN_THRESHOLD = 50_000
@@ -59,10 +60,14 @@ class FaqIndex:
     vectors: np.ndarray
     dense: faiss.Index
     lexical: LexicalIndex
+    classifier: EntryClassifier
 
     def __post_init__(self) -> None:
         self.by_id = {entry.id: entry for entry in self.entries}
         self.variant_entry = np.fromiter((v.entry for v in self.variants), dtype=np.int64)
+        self.document_entry = np.fromiter(
+            (position for position, _ in lexical_documents(self.entries)), dtype=np.int64
+        )
 
     def entry(self, entry_id: str) -> FaqEntry:
         return self.by_id[entry_id]
@@ -109,7 +114,20 @@ def _variants(entries: Sequence[FaqEntry]) -> list[Variant]:
     ]
 
 
-def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
+def lexical_documents(entries: Sequence[FaqEntry]) -> list[tuple[int, str]]:
+    """One lexical document per entry and language: its questions and its answer.
+
+    Customers often use the answer's words rather than the question's (退款 "原路退回",
+    "tracking number"), so the answer counts too.
+    """
+    return [
+        (position, " ".join([*loc.questions, loc.answer]))
+        for position, entry in enumerate(entries)
+        for loc in entry.texts.values()
+    ]
+
+
+def dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
     dimension = vectors.shape[1]
     if len(vectors) > ann_threshold:
         index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
@@ -177,8 +195,10 @@ def _write_version(
 ) -> None:
     vectors = embedder.encode([v.text for v in variants])
     np.save(directory / "vectors.npy", vectors)
-    faiss.write_index(_dense_index(vectors, ann_threshold), str(directory / "dense.faiss"))
-    LexicalIndex.build([v.text for v in variants]).save(directory)
+    faiss.write_index(dense_index(vectors, ann_threshold), str(directory / "dense.faiss"))
+    LexicalIndex.build([text for _, text in lexical_documents(entries)]).save(directory)
+    labels = np.fromiter((v.entry for v in variants), dtype=np.int64)
+    EntryClassifier.train(vectors, labels, len(entries)).save(directory)
     meta = {
         "format": FORMAT_VERSION,
         "version": version,
@@ -231,4 +251,5 @@ def load_index(index_dir: str | Path, version: str | None = None) -> FaqIndex:
         vectors=np.load(directory / "vectors.npy"),
         dense=faiss.read_index(str(directory / "dense.faiss")),
         lexical=LexicalIndex.load(directory),
+        classifier=EntryClassifier.load(directory),
     )

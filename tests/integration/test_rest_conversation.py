@@ -61,7 +61,7 @@ def test_feedback_is_not_asked_after_every_answer(assistant):
 
 def test_vague_question_is_clarified_with_buttons_and_a_click_answers(assistant, faq):
     sender = new_sender()
-    replies = assistant.send("refund", sender)
+    replies = assistant.send("coupon", sender)
     assert replies[0]["text"] == "I'm not sure which of these you mean. Please pick one:"
     buttons = replies[0]["buttons"]
     choices = [b for b in buttons if b["payload"].startswith("/choose_faq")]

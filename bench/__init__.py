@@ -1,0 +1,1 @@
+"""Benchmarks of faq_index; see bench/retrieval.py."""
