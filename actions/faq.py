@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import threading
 from functools import cache
 from typing import Any
 
@@ -21,14 +23,36 @@ CLARIFY_OPTIONS = 3
 FEEDBACK_PROMPT_EVERY = 3
 
 
+_searcher_lock = threading.Lock()
+
+
 @cache
-def faq_searcher() -> FaqSearcher:
-    """The process-wide searcher; follows newly published index versions."""
+def _load_searcher() -> FaqSearcher:
     settings = SearchSettings()
     searcher = FaqSearcher(settings.index_dir, settings)
     searcher.watch()
     log.info("FAQ index %s loaded from %s", searcher.version, settings.index_dir)
     return searcher
+
+
+def faq_searcher() -> FaqSearcher:
+    """The process-wide searcher; follows newly published index versions."""
+    with _searcher_lock:
+        return _load_searcher()
+
+
+def _preload() -> None:
+    try:
+        faq_searcher()
+    except Exception:
+        log.exception("cannot load the FAQ index; questions will fail until it is built")
+
+
+# rasa_sdk imports this module in its main process and again in the Sanic worker that serves
+# requests; load the model and index in the worker right away, so that the first customer does
+# not wait for them.
+if os.environ.get("SANIC_WORKER_NAME"):
+    threading.Thread(target=_preload, name="faq-preload", daemon=True).start()
 
 
 def choice_payload(entry_id: str) -> str:

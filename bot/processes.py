@@ -126,7 +126,7 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) 
         name="rasa",
         command=command,
         ready_url=f"{settings.rasa_url}/status?token={token}",
-        log_path=settings.log_dir / "rasa.log",
+        log_path=settings.run_dir / "rasa.log",
         env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
 
@@ -144,7 +144,7 @@ def action_server(settings: Settings) -> ServiceSpec:
             str(settings.action_port),
         ],
         ready_url=f"{settings.action_url}/health",
-        log_path=settings.log_dir / "actions.log",
+        log_path=settings.run_dir / "actions.log",
         env={
             "SANIC_HOST": settings.host,
             "ACTION_SERVER_SANIC_WORKERS": "1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -19,7 +20,7 @@ The shop assistant is running.
   REST:       curl -s {url}/webhooks/rest/webhook -d '{{"sender": "me", "message": "Where is my order?"}}'
   socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
   HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa_api_token.get_secret_value()})
-  Logs:       {settings.log_dir}/rasa.log, {settings.log_dir}/actions.log
+  Logs:       {settings.run_dir}/rasa.log, {settings.run_dir}/actions.log
 Press Ctrl-C to stop.
 """
 
@@ -28,7 +29,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
     if not model.is_file():
         print(f"error: no Rasa model at {model}; run `make train`", file=sys.stderr)
         return 2
-    endpoints = endpoints_for(settings, Path("var/endpoints.yml"))
+    endpoints = endpoints_for(settings, settings.run_dir / "endpoints.yml")
     processes = [
         ManagedProcess(action_server(settings)),
         ManagedProcess(rasa_server(settings, model, endpoints)),
@@ -40,6 +41,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     try:
         for process in processes:
             print(f"starting {process.name} (log: {process.spec.log_path}) ...", flush=True)
@@ -60,10 +62,16 @@ def run_assistant(settings: Settings, model: Path) -> int:
         print(f"error: {failure}", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
         for process in reversed(processes):
             if process.process is not None:
-                print(f"stopping {process.name} ...", flush=True)
+                _say(f"stopping {process.name} ...")
                 process.stop()
-        print("stopped.", flush=True)
+        _say("stopped.")
+
+
+def _say(message: str) -> None:
+    """Print, but never let a closed terminal or pipe stop the shutdown."""
+    with contextlib.suppress(OSError):
+        print(message, flush=True)

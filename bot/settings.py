@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     rasa_api_token: SecretStr = Field(default_factory=lambda: _random_token())
     rasa_model: Path | None = None
     rasa_venv: Path = Path(".venv-rasa")
-    log_dir: Path = Path("var/log")
+    # Logs and the endpoints file of the running servers.
+    run_dir: Path = Path("var/run")
     credentials_file: Path = Path("credentials.yml")
     endpoints_file: Path = Path("endpoints.yml")
     startup_timeout: float = 300.0

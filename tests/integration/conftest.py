@@ -18,7 +18,9 @@ from bot.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _model() -> Path:
+@pytest.fixture(scope="session")
+def rasa_model() -> Path:
+    """The model ``make test`` trained (RASA_MODEL), else the newest in models/."""
     given = os.environ.get("RASA_MODEL")
     if given:
         if not Path(given).is_file():
@@ -45,8 +47,8 @@ class Assistant:
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
-    model = _model()
+def assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
+    model = rasa_model
     index_dir = Path(os.environ.get("FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
     if not (index_dir / "CURRENT").is_file():
         pytest.fail(f"no FAQ index in {index_dir}: run `make index` (make test does)")
@@ -55,7 +57,7 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
         rasa_port=int(os.environ.get("TEST_RASA_PORT", "15005")),
         action_port=int(os.environ.get("TEST_ACTION_PORT", "15055")),
         rasa_api_token=uuid.uuid4().hex,
-        log_dir=work / "log",
+        run_dir=work / "run",
         credentials_file=REPO / "credentials.yml",
         endpoints_file=REPO / "endpoints.yml",
     )

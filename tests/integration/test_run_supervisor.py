@@ -1,0 +1,62 @@
+"""``python -m bot run`` (what ``make run`` starts): both servers up, both gone after SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.chat import send
+
+pytestmark = pytest.mark.integration
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigterm_stops_both_servers(tmp_path, rasa_model):
+    rasa_port, action_port = 16005, 16055
+    env = {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "RUN_DIR": str(tmp_path),
+        "RASA_API_TOKEN": "test-token",
+    }
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--model", str(rasa_model)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = ""
+        deadline = time.monotonic() + 300
+        while "Press Ctrl-C to stop." not in output:
+            line = supervisor.stdout.readline()
+            assert line or supervisor.poll() is None, f"supervisor exited:\n{output}"
+            assert time.monotonic() < deadline, f"not ready in time:\n{output}"
+            output += line
+        assert "test-token" in output  # the banner says how to reach the HTTP API
+        assert listening(rasa_port) and listening(action_port)
+        replies = send(f"http://127.0.0.1:{rasa_port}", "supervised", "How do I reset my password?")
+        assert replies and "password" in replies[0]["text"].lower()
+
+        supervisor.send_signal(signal.SIGTERM)
+        rest, _ = supervisor.communicate(timeout=60)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert supervisor.returncode == 0
+    assert "stopping rasa" in rest and "stopping actions" in rest and "stopped." in rest
+    assert not listening(rasa_port)
+    assert not listening(action_port)
