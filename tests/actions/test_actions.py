@@ -1,0 +1,129 @@
+"""The actions on their own, with rasa-sdk's real Tracker and dispatcher."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import faq
+from actions.dialogue import ActionDetectLanguage, ActionHandleYesNo
+from actions.faq import ActionAnswerFaq, choice_payload
+
+
+def tracker(
+    text: str, intent: str = "ask_question", metadata: dict | None = None, **slots
+) -> Tracker:
+    ranked = {"name": intent, "confidence": 1.0}
+    message = {
+        "text": text,
+        "intent": ranked,
+        "intent_ranking": [ranked],
+        "metadata": metadata or {},
+    }
+    return Tracker("customer", slots, message, [], False, None, {}, "action_listen")
+
+
+def slot_values(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+@pytest.fixture()
+def small_searcher(small_index, monkeypatch):
+    monkeypatch.setenv("FAQ_INDEX_DIR", str(small_index))
+    faq._load_searcher.cache_clear()
+    yield faq.faq_searcher()
+    faq.faq_searcher().close()
+    faq._load_searcher.cache_clear()
+
+
+async def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, t, {})
+    return events, dispatcher.messages
+
+
+async def test_language_slot_is_set_only_when_it_changes():
+    events, _ = await run(ActionDetectLanguage(), tracker("我的订单呢", language="en"))
+    assert events == [SlotSet("language", "zh")]
+    events, _ = await run(ActionDetectLanguage(), tracker("ok", language="zh"))
+    assert events == []
+    events, _ = await run(ActionDetectLanguage(), tracker("👍", metadata={"language": "zh"}))
+    assert events == [SlotSet("language", "zh")]
+
+
+async def test_answer_in_the_slot_language_with_a_feedback_prompt(small_searcher):
+    events, messages = await run(ActionAnswerFaq(), tracker("怎么重置密码", language="zh"))
+    entry = small_searcher.index.entry("password_reset")
+    assert messages[0]["text"] == entry.texts["zh"].answer
+    assert messages[1]["response"] == "utter_ask_feedback"
+    slots = slot_values(events)
+    assert slots["faq_decision"] == "answer" and slots["faq_id"] == "password_reset"
+    assert slots["pending_offer"] == "feedback" and slots["answers_since_feedback_prompt"] == 0
+
+
+async def test_feedback_prompt_waits_for_a_few_answers(small_searcher):
+    events, messages = await run(
+        ActionAnswerFaq(), tracker("How do I reset my password?", answers_since_feedback_prompt=0.0)
+    )
+    assert len(messages) == 1
+    assert slot_values(events)["answers_since_feedback_prompt"] == 1
+
+
+async def test_unrelated_question_offers_a_person(small_searcher):
+    events, messages = await run(ActionAnswerFaq(), tracker("What is the capital of France?"))
+    assert messages == [
+        {**messages[0], "response": "utter_not_found"},
+    ]
+    assert slot_values(events)["faq_decision"] == "escalate"
+    assert slot_values(events)["pending_offer"] == "human"
+
+
+async def test_a_clicked_choice_is_answered_with_its_offered_score(small_searcher):
+    offered = [{"id": "invoice", "score": 0.5}, {"id": "refund_time", "score": 0.48}]
+    t = tracker(
+        choice_payload("invoice"),
+        intent="choose_faq",
+        faq_choice="invoice",
+        faq_candidates=offered,
+        language="en",
+    )
+    events, messages = await run(ActionAnswerFaq(), t)
+    assert messages[0]["text"] == small_searcher.index.entry("invoice").texts["en"].answer
+    slots = slot_values(events)
+    assert (
+        slots["faq_id"] == "invoice" and slots["faq_score"] == 0.5 and slots["faq_choice"] is None
+    )
+
+
+async def test_an_unknown_choice_is_not_found(small_searcher):
+    t = tracker("/choose_faq", intent="choose_faq", faq_choice="no_such_entry")
+    _, messages = await run(ActionAnswerFaq(), t)
+    assert messages[0]["response"] == "utter_not_found"
+
+
+async def test_a_message_too_long_asks_to_rephrase(small_searcher):
+    events, messages = await run(ActionAnswerFaq(), tracker("refund " * 500))
+    assert messages[0]["response"] == "utter_rephrase"
+    assert slot_values(events) == {"faq_decision": None}
+
+
+@pytest.mark.parametrize(
+    ("intent", "offer", "response", "slots"),
+    [
+        ("affirm", "human", "utter_handoff", {}),
+        ("affirm", "feedback", "utter_feedback_thanks", {"faq_feedback": "helpful"}),
+        ("deny", "feedback", "utter_feedback_sorry", {"faq_feedback": "not_helpful"}),
+        ("deny", "clarify", "utter_not_found", {}),
+        ("deny", None, "utter_anything_else", {}),
+    ],
+)
+async def test_yes_or_no_answers_the_last_offer(intent, offer, response, slots):
+    events, messages = await run(
+        ActionHandleYesNo(), tracker("yes", intent=intent, pending_offer=offer)
+    )
+    assert messages[0]["response"] == response
+    values = slot_values(events)
+    assert values.pop("pending_offer") == ("human" if offer == "clarify" else None)
+    assert values == slots
