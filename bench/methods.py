@@ -137,7 +137,8 @@ class FaqSearch(InProcessMethod):
 
     def rank(self, query: str) -> Ranking:
         matches = self._searcher.search(query, top_k=TOP_N).matches
-        return Ranking([m.id for m in matches], [m.score for m in matches])
+        # The scores a Ranking carries are what decide() reads: the confidences.
+        return Ranking([m.id for m in matches], [m.confidence for m in matches])
 
     def close(self) -> None:
         if self._searcher is not None:

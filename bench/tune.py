@@ -4,7 +4,8 @@
 
 The queries (``bench/shop_queries.yml``, written by us for the shipped FAQ) are searched once;
 every candidate's three signals are kept, and thresholds (and, with ``--search-weights``, the
-fusion weights) are then searched on those numbers. Weights maximise top-1 accuracy on in-scope
+ranking weights) are then searched on those numbers; the decision reads confidences fused with
+the configured decision weights. Weights maximise top-1 accuracy on in-scope
 queries; the defaults balance this set against banking77's development rows (bench/RESULTS.md),
 since a grid over one small set overfits it. Thresholds maximise a utility that reflects what a
 customer experiences:
@@ -57,10 +58,16 @@ def observe(searcher: FaqSearcher, queries: dict) -> list[Observed]:
     return observed
 
 
-def ranked(o: Observed, weights: tuple[float, float, float]) -> tuple[list[str], list[float]]:
-    scores = o.signals @ np.asarray(weights)
-    order = np.argsort(-scores)
-    return [o.ids[i] for i in order], [float(scores[i]) for i in order]
+Weights = tuple[float, float, float]
+
+
+def ranked(
+    o: Observed, weights: Weights, decision_weights: Weights | None = None
+) -> tuple[list[str], list[float]]:
+    """Entry ids ranked by ``weights``, with their confidences under ``decision_weights``."""
+    order = np.argsort(-(o.signals @ np.asarray(weights)))
+    confidences = o.signals @ np.asarray(decision_weights or weights)
+    return [o.ids[i] for i in order], [float(confidences[i]) for i in order]
 
 
 def normalised(weights: tuple[float, ...]) -> tuple[float, float, float]:
@@ -111,10 +118,10 @@ def outcome_table(pairs: list[tuple[Observed, list[str], Decision]]) -> dict[str
 
 
 def best_thresholds(
-    observed: list[Observed], weights: tuple[float, float, float], language: str
+    observed: list[Observed], weights: Weights, decision_weights: Weights, language: str
 ) -> tuple[dict[str, float], float]:
     """The (answer, clarify, margin) thresholds of one language with the highest utility."""
-    rankings = [(o, *ranked(o, weights)) for o in observed]
+    rankings = [(o, *ranked(o, weights, decision_weights)) for o in observed]
     best: tuple[dict[str, float], float] = ({}, -1e9)
     for answer in np.arange(0.20, 0.86, 0.02):
         for clarify in np.arange(0.10, answer + 1e-9, 0.02):
@@ -156,7 +163,8 @@ def main() -> int:
             accuracy = float(
                 np.mean([ranked(o, weights)[0][0] == o.gold for o in subset if o.gold])
             )
-        chosen, mean_utility = best_thresholds(subset, weights, language)
+        decision_weights = SearchSettings().decision_weights(language)
+        chosen, mean_utility = best_thresholds(subset, weights, decision_weights, language)
         print(f"{language}: top-1 {accuracy:.3f}, mean utility {mean_utility:.3f}")
         for signal, weight in zip(("DENSE", "LEXICAL", "CLASSIFIER"), weights, strict=True):
             print(f"  FAQ_{signal}_WEIGHT_{language.upper()}={weight:.2f}")
@@ -165,7 +173,7 @@ def main() -> int:
         settings = SearchSettings(**chosen)
         pairs = []
         for o in subset:
-            ids, scores = ranked(o, weights)
+            ids, scores = ranked(o, weights, decision_weights)
             pairs.append((o, ids, decide(scores, settings, language)))
         for name, value in outcome_table(pairs).items():
             print(f"  {name}: {value:.3f}")

@@ -10,9 +10,11 @@ lexical matches and of the classifier's top classes) gets
 - ``classifier``: the probability a softmax regression over the embeddings gives it;
 
 and ``score = wd * dense + wl * lexical + wc * classifier`` with weights chosen by the query's
-language (they sum to 1, so the score stays in [0, 1]). The default embedding model is
+language (they sum to 1, so the score stays in [0, 1]). Entries are ranked by that score; the
+decision reads a ``confidence``, the same signals with other weights, tuned to tell questions the
+FAQ answers from questions it does not. The default embedding model is
 English-only, so Chinese queries lean on the lexical channel and English ones on the embeddings.
-Thresholds, also by language, then turn the best scores into a decision: ``answer``,
+Thresholds, also by language, then turn the best confidences into a decision: ``answer``,
 ``clarify`` or ``escalate``. Weights and thresholds were chosen on development data (bench/RESULTS.md).
 
 >>> searcher = FaqSearcher("var/faq_index")  # doctest: +SKIP
@@ -58,6 +60,7 @@ class FaqMatch:
     dense: float
     lexical: float
     classifier: float
+    confidence: float  # the signals fused with the decision weights
     question: str  # the variant that matched best
 
 
@@ -94,13 +97,13 @@ def validate_query(query: str | bytes, max_chars: int) -> str:
     return text
 
 
-def decide(scores: list[float], settings: SearchSettings, language: str = "en") -> Decision:
-    """The decision for entry scores sorted best first, with ``language``'s thresholds."""
+def decide(confidences: list[float], settings: SearchSettings, language: str = "en") -> Decision:
+    """The decision from the confidences of the best-ranked entry and the runner-up."""
     answer_threshold, clarify_threshold, margin = settings.thresholds(language)
-    if not scores or scores[0] < clarify_threshold:
+    if not confidences or confidences[0] < clarify_threshold:
         return Decision.ESCALATE
-    runner_up = scores[1] if len(scores) > 1 else 0.0
-    if scores[0] >= answer_threshold and scores[0] - runner_up >= margin:
+    runner_up = confidences[1] if len(confidences) > 1 else 0.0
+    if confidences[0] >= answer_threshold and confidences[0] - runner_up >= margin:
         return Decision.ANSWER
     return Decision.CLARIFY
 
@@ -212,7 +215,8 @@ class FaqSearcher:
         candidates = np.union1d(candidates, classifier_rows)
         centroid_scores = snapshot.centroids @ query_vector[0]
 
-        w_dense, w_lexical, w_classifier = self.settings.weights(language)
+        ranking = np.asarray(self.settings.weights(language))
+        deciding = np.asarray(self.settings.decision_weights(language))
         matches = []
         for entry in candidates:
             rows = snapshot.rows_by_entry[entry]
@@ -220,18 +224,18 @@ class FaqSearcher:
             best = int(np.argmax(cosines))
             centroid = float(centroid_scores[snapshot.centroids_by_entry[entry]].max())
             dense = max(0.0, 0.5 * (float(cosines[best]) + centroid))
-            lexical_score = float(lexical_entry[entry])
-            classifier = float(probabilities[entry])
+            signals = np.array([dense, float(lexical_entry[entry]), float(probabilities[entry])])
             matches.append(
                 FaqMatch(
                     id=index.entries[entry].id,
-                    score=w_dense * dense + w_lexical * lexical_score + w_classifier * classifier,
+                    score=float(ranking @ signals),
                     dense=dense,
-                    lexical=lexical_score,
-                    classifier=classifier,
+                    lexical=float(signals[1]),
+                    classifier=float(signals[2]),
+                    confidence=float(deciding @ signals),
                     question=index.variants[rows[best]].text,
                 )
             )
         matches.sort(key=lambda m: m.score, reverse=True)
-        decision = decide([m.score for m in matches], self.settings, language)
+        decision = decide([m.confidence for m in matches[:2]], self.settings, language)
         return SearchResult(text, language, decision, matches[:top_k], index.version)
