@@ -286,8 +286,13 @@ def _escalation_row(
 
 
 def weight_fields(language: str) -> list[str]:
-    """The SearchSettings fields weighting FaqSearcher's scoring channels for ``language``."""
-    return [name for name in SearchSettings.model_fields if name.endswith(f"_weight_{language}")]
+    """The SearchSettings fields weighting FaqSearcher's ranking channels for ``language``
+    (the ``decision_*`` weights only change decisions, not the ranking measured here)."""
+    return [
+        name
+        for name in SearchSettings.model_fields
+        if name.endswith(f"_weight_{language}") and not name.startswith("decision_")
+    ]
 
 
 def single_channel_settings(language: str) -> dict[str, dict[str, float]]:
