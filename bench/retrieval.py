@@ -244,7 +244,7 @@ def escalation_section(
         f"Index: all pool variants of the other {len(in_scope)} intents ({corpus.variants}). "
         f"DEV: {len(dev) - n_dev_out} in-scope + {n_dev_out} held-out queries; "
         f"TEST: {len(test) - n_test_out} in-scope + {n_test_out} held-out queries.",
-        f"A query is escalated when its top score is below `clarify_threshold_{language}` "
+        f"A query is escalated when the confidence of its best-ranked entry is below `clarify_threshold_{language}` "
         f"(`decide`); `answer_threshold_{language}` only splits the rest into answer and "
         "clarify, so the grid (0.00-1.00, step 0.01) is over the clarify threshold: the most "
         "held-out recall on DEV "
