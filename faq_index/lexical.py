@@ -1,6 +1,8 @@
 """A TF-IDF index over the tokens of :func:`faq_index.text.lexical_tokens`.
 
-Scores are cosines in [0, 1] between the query and each question variant (sublinear term
+Scores are cosines in [0, 1] between the query and each document (sublinear term
+The search indexes one document per entry and language (its questions and answer together,
+see ``store.lexical_documents``).
 frequency, smoothed idf, L2-normalised rows), so they sit on a scale comparable with the dense
 cosines they are fused with.
 """
@@ -22,7 +24,7 @@ class LexicalIndex:
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: sparse.csr_matrix):
         self.vocabulary = vocabulary
         self.idf = idf
-        self.matrix = matrix  # (variants, terms), rows L2-normalised
+        self.matrix = matrix  # (documents, terms), rows L2-normalised
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
@@ -50,7 +52,7 @@ class LexicalIndex:
     def query_vector(self, text: str) -> sparse.csr_matrix:
         """The query's normalised tf-idf vector over the known terms.
 
-        Terms no variant contains still count in the norm, at the highest idf: a query that is
+        Terms no document contains still count in the norm, at the highest idf: a query that is
         mostly about something else (北京天气 next to 今天) must not score like an exact match.
         """
         counts = Counter(lexical_tokens(text))
@@ -67,7 +69,7 @@ class LexicalIndex:
         )
 
     def scores(self, text: str) -> np.ndarray:
-        """Cosine of ``text`` with every variant, as a dense float32 array."""
+        """Cosine of ``text`` with every document, as a dense float32 array."""
         vector = self.query_vector(text)
         if vector.nnz == 0:
             return np.zeros(self.matrix.shape[0], dtype=np.float32)
