@@ -1,10 +1,9 @@
 """A TF-IDF index over the tokens of :func:`faq_index.text.lexical_tokens`.
 
 Scores are cosines in [0, 1] between the query and each document (sublinear term
-The search indexes one document per entry and language (its questions and answer together,
-see ``store.lexical_documents``).
 frequency, smoothed idf, L2-normalised rows), so they sit on a scale comparable with the dense
-cosines they are fused with.
+cosines they are fused with. The search indexes one document per entry and language: its
+questions and answer together (see ``store.lexical_documents``).
 """
 
 from __future__ import annotations
