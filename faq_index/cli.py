@@ -30,6 +30,7 @@ def _build(args: argparse.Namespace, settings: SearchSettings) -> int:
         settings.embedding_model,
         ann_threshold=settings.ann_threshold,
         force=args.force,
+        onnx_cache_dir=settings.onnx_cache_dir or None,
     )
     state = "built" if result.built else "up to date, nothing rebuilt"
     rate = f", {result.variants / result.seconds:.0f} variants/s" if result.built else ""

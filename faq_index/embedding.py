@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +37,7 @@ class Embedder:
         self.model_spec = model_spec
         self._model = model
         self._lock = threading.Lock()
+        self._onnx_encoders: dict[str, object] = {}
         dimension = getattr(model, "get_embedding_dimension", None)
         self.dimension = int((dimension or model.get_sentence_embedding_dimension)())
 
@@ -53,6 +55,20 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def onnx_query_encoder(self, cache_dir: str | Path):
+        """An ONNX Runtime encoder for single queries, exported into ``cache_dir`` if needed.
+
+        None when the model could not be exported faithfully; :meth:`encode_query` (PyTorch)
+        then serves queries. See :mod:`faq_index.onnx_encoder`.
+        """
+        from faq_index.onnx_encoder import load_query_encoder
+
+        key = str(Path(cache_dir).resolve())
+        with self._lock:
+            if key not in self._onnx_encoders:
+                self._onnx_encoders[key] = load_query_encoder(self._model, cache_dir)
+            return self._onnx_encoders[key]
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query as a (1, d) unit vector, skipping ``encode``'s batching overhead."""

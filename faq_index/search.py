@@ -111,9 +111,10 @@ def decide(confidences: list[float], settings: SearchSettings, language: str = "
 class _Snapshot:
     """An index version with the embedder it was built with; swapped as one reference."""
 
-    def __init__(self, index: FaqIndex, embedder: Embedder) -> None:
+    def __init__(self, index: FaqIndex, embedder: Embedder, onnx_cache_dir: str) -> None:
         self.index = index
-        self.embedder = embedder
+        onnx = embedder.onnx_query_encoder(onnx_cache_dir) if onnx_cache_dir else None
+        self.encode_query = onnx.encode if onnx is not None else embedder.encode_query
         self.rows_by_entry: list[list[int]] = [[] for _ in index.entries]
         groups: dict[tuple[int, str], list[int]] = {}
         for row, variant in enumerate(index.variants):
@@ -156,7 +157,7 @@ class FaqSearcher:
 
     def _load(self, version: str | None) -> _Snapshot:
         index = load_index(self.index_dir, version)
-        return _Snapshot(index, Embedder.load(index.model))
+        return _Snapshot(index, Embedder.load(index.model), self.settings.onnx_cache_dir)
 
     def reload(self) -> bool:
         """Switch to the published version if it changed; True when it did."""
@@ -200,7 +201,7 @@ class FaqSearcher:
         snapshot = self._snapshot
         index = snapshot.index
         language = detect_language(text)
-        query_vector = snapshot.embedder.encode_query(normalize(text))
+        query_vector = snapshot.encode_query(normalize(text))
         lexical = index.lexical.scores(text)
 
         k = min(DENSE_CANDIDATES, len(index.variants))

@@ -58,6 +58,10 @@ class SearchSettings(BaseSettings):
     clarify_threshold_zh: float = Field(0.22, ge=0, le=1)
     clarify_margin_zh: float = Field(0.06, ge=0, le=1)
 
+    # Queries are embedded by ONNX Runtime from an export of the model cached here (shared by
+    # every index and process); empty: embed them with PyTorch, 2-8 times slower per query.
+    onnx_cache_dir: str = "var/cache/onnx"
+
     max_query_chars: int = Field(1000, gt=0)
     reload_interval: float = Field(2.0, gt=0)
 

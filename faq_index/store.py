@@ -149,10 +149,13 @@ def build_index(
     embedder: Embedder | None = None,
     ann_threshold: int = DEFAULT_ANN_THRESHOLD,
     force: bool = False,
+    onnx_cache_dir: str | Path | None = None,
 ) -> BuildResult:
     """Embed ``entries`` with ``model`` and publish them as the current version of ``index_dir``.
 
-    The model is loaded only when this version has not been built before.
+    The model is loaded only when this version has not been built before; then, with
+    ``onnx_cache_dir``, its ONNX query encoder is exported too (once per model), so that the
+    first searcher does not pay for it.
 
     >>> result = build_index(load_sources(["data/faq"]), "var/faq_index")  # doctest: +SKIP
     >>> result.version, result.built  # doctest: +SKIP
@@ -179,6 +182,8 @@ def build_index(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         built = True
+        if onnx_cache_dir:
+            embedder.onnx_query_encoder(onnx_cache_dir)
     if current_version(index_dir) != version:
         _publish(index_dir, version)
     _prune(versions, keep={version})
