@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.customers import known_customer
 from actions.language import choose_language
 
 
@@ -21,14 +22,34 @@ class ActionDetectLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         metadata = tracker.latest_message.get("metadata") or {}
+        previous = tracker.get_slot("language")
+        if previous is None:  # a new conversation: a returning customer keeps their language
+            customer = await known_customer(tracker.sender_id, metadata)
+            previous = customer.language if customer is not None else None
         language = choose_language(
-            tracker.latest_message.get("text"),
-            previous=tracker.get_slot("language"),
-            hint=metadata.get("language"),
+            tracker.latest_message.get("text"), previous=previous, hint=metadata.get("language")
         )
         if language == tracker.get_slot("language"):
             return []
         return [SlotSet("language", language)]
+
+
+class ActionGreet(Action):
+    """Greets, and welcomes a returning customer back by name."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        metadata = tracker.latest_message.get("metadata") or {}
+        customer = await known_customer(tracker.sender_id, metadata)
+        if customer is not None and customer.name:
+            dispatcher.utter_message(response="utter_greet_returning", name=customer.name)
+        else:
+            dispatcher.utter_message(response="utter_greet")
+        return []
 
 
 class ActionHandleYesNo(Action):

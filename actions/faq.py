@@ -117,6 +117,7 @@ class ActionAnswerFaq(Action):
             return [
                 SlotSet("faq_decision", Decision.CLARIFY.value),
                 SlotSet("faq_id", None),
+                SlotSet("faq_category", None),
                 SlotSet("faq_score", options[0]["score"]),
                 SlotSet("faq_candidates", options),
                 SlotSet("pending_offer", "clarify"),
@@ -126,6 +127,7 @@ class ActionAnswerFaq(Action):
         return [
             SlotSet("faq_decision", Decision.ESCALATE.value),
             SlotSet("faq_id", None),
+            SlotSet("faq_category", None),
             SlotSet("faq_score", round(best, 4)),
             SlotSet(
                 "faq_candidates", [{"id": m.id, "score": round(m.score, 4)} for m in result.matches]
@@ -162,6 +164,7 @@ class ActionAnswerFaq(Action):
         events: list[EventType] = [
             SlotSet("faq_decision", Decision.ANSWER.value),
             SlotSet("faq_id", entry.id),
+            SlotSet("faq_category", entry.category),
             SlotSet("faq_score", None if score is None else round(score, 4)),
             SlotSet("faq_candidates", None),
             SlotSet("faq_feedback", None),

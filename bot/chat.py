@@ -7,11 +7,16 @@ import urllib.request
 import uuid
 
 
-def send(rasa_url: str, sender: str, message: str, timeout: float = 60.0) -> list[dict]:
+def send(
+    rasa_url: str, sender: str, message: str, timeout: float = 60.0, metadata: dict | None = None
+) -> list[dict]:
     """Send one message through the REST channel and return the bot's messages."""
+    body = {"sender": sender, "message": message}
+    if metadata:
+        body["metadata"] = metadata
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
+        data=json.dumps(body).encode("utf-8"),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.rasa_stores import rasa_store_endpoints
 from bot.settings import Settings
 
 
@@ -84,6 +85,12 @@ class ManagedProcess:
             time.sleep(0.5)
         raise ProcessFailed(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
 
+    def kill(self) -> None:
+        """SIGKILL the process group at once and reap it (a crash, for tests)."""
+        if self.process is not None and self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM the process group, then SIGKILL what is left after ``timeout``."""
         if self.process is None:
@@ -101,6 +108,25 @@ class ManagedProcess:
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings every child process must share with the supervisor."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "TRACKER_STORE_URL": settings.tracker_store_url,
+        "IDENTITY_SECRET": settings.identity_secret.get_secret_value(),
+        "BOT_HOST": settings.host,
+        "WEB_PORT": str(settings.web_port),
+        "RASA_PORT": str(settings.rasa_port),
+        "ACTION_PORT": str(settings.action_port),
+        "RASA_API_TOKEN": settings.rasa_api_token.get_secret_value(),
+        "RUN_DIR": str(settings.run_dir),
+    }
+
+
+def _python_path() -> str:
+    return os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
 
 
 def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) -> ServiceSpec:
@@ -127,7 +153,11 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) 
         command=command,
         ready_url=f"{settings.rasa_url}/status?token={token}",
         log_path=settings.run_dir / "rasa.log",
-        env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            **rasa_store_endpoints(settings)[1],
+        },
     )
 
 
@@ -146,19 +176,30 @@ def action_server(settings: Settings) -> ServiceSpec:
         ready_url=f"{settings.action_url}/health",
         log_path=settings.run_dir / "actions.log",
         env={
+            **settings_env(settings),
             "SANIC_HOST": settings.host,
             "ACTION_SERVER_SANIC_WORKERS": "1",
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])
-            ),
+            "PYTHONPATH": _python_path(),
         },
     )
 
 
+def web_server(settings: Settings) -> ServiceSpec:
+    return ServiceSpec(
+        name="web",
+        command=[sys.executable, "-m", "bot", "web"],
+        ready_url=f"{settings.web_url}/health",
+        log_path=settings.run_dir / "web.log",
+        env={**settings_env(settings), "PYTHONPATH": _python_path()},
+    )
+
+
 def endpoints_for(settings: Settings, path: Path) -> Path:
-    """Write a copy of the endpoints file that points Rasa at this run's action server."""
+    """Write a copy of the endpoints file for this run: its action server, tracker store and
+    event broker (see :mod:`bot.rasa_stores`)."""
     endpoints = yaml.safe_load(settings.endpoints_file.read_text(encoding="utf-8")) or {}
     endpoints["action_endpoint"] = {"url": f"{settings.action_url}/webhook"}
+    endpoints.update(rasa_store_endpoints(settings)[0])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     return path

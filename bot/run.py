@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import sys
@@ -9,7 +10,15 @@ import threading
 from pathlib import Path
 
 from bot.chat import chat_in_terminal
-from bot.processes import ManagedProcess, ProcessFailed, action_server, endpoints_for, rasa_server
+from bot.migrate import upgrade
+from bot.processes import (
+    ManagedProcess,
+    ProcessFailed,
+    action_server,
+    endpoints_for,
+    rasa_server,
+    web_server,
+)
 from bot.settings import Settings
 
 
@@ -20,7 +29,9 @@ The shop assistant is running.
   REST:       curl -s {url}/webhooks/rest/webhook -d '{{"sender": "me", "message": "Where is my order?"}}'
   socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
   HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa_api_token.get_secret_value()})
-  Logs:       {settings.run_dir}/rasa.log, {settings.run_dir}/actions.log
+  Web:        {settings.web_url}/health
+  Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
+  Logs:       {settings.run_dir}/rasa.log, actions.log, web.log
 Press Ctrl-C to stop.
 """
 
@@ -29,8 +40,11 @@ def run_assistant(settings: Settings, model: Path) -> int:
     if not model.is_file():
         print(f"error: no Rasa model at {model}; run `make train`", file=sys.stderr)
         return 2
+    print("migrating the application database ...", flush=True)
+    asyncio.run(upgrade(settings.database_url))
     endpoints = endpoints_for(settings, settings.run_dir / "endpoints.yml")
     processes = [
+        ManagedProcess(web_server(settings)),
         ManagedProcess(action_server(settings)),
         ManagedProcess(rasa_server(settings, model, endpoints)),
     ]

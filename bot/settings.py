@@ -31,6 +31,24 @@ class Settings(BaseSettings):
     endpoints_file: Path = Path("endpoints.yml")
     startup_timeout: float = 300.0
 
+    # The application database (customers, interactions; Rasa's SQL event broker writes its
+    # events table here too). postgresql://user:password@host:5432/name for production.
+    database_url: str = "sqlite:///var/app.db"
+    # Rasa's tracker store; empty: var/rasa_tracker.db beside a SQLite app database, or the
+    # database "<name>_tracker" on the same PostgreSQL server (Rasa creates it).
+    tracker_store_url: str = ""
+    web_port: int = 8000
+    # How often the ingestion worker looks for new events (seconds).
+    ingest_interval: float = Field(0.2, gt=0)
+    ingest_batch: int = Field(500, gt=0)
+    # HMAC-SHA256 key shared with the shop's server, which signs its customer ids with it;
+    # empty: no signature is valid and every web visitor stays anonymous.
+    identity_secret: SecretStr = SecretStr("")
+    # Mask e-mail addresses, phone numbers and ID-card numbers in the text we store.
+    redact_pii: bool = False
+    # `python -m bot purge` removes conversations idle for longer than this; 0 keeps everything.
+    retention_days: int = Field(0, ge=0)
+
     @field_validator("rasa_api_token", mode="before")
     @classmethod
     def _token_or_random(cls, value: object) -> object:
@@ -43,3 +61,7 @@ class Settings(BaseSettings):
     @property
     def action_url(self) -> str:
         return f"http://{self.host}:{self.action_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.web_port}"

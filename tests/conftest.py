@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import textwrap
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from faq_index import Embedder, build_index, load_sources
 
@@ -70,3 +75,112 @@ def small_index(tmp_path_factory, embedder) -> Path:
     (root / "faq.yml").write_text(SMALL_FAQ, encoding="utf-8")
     build_index(load_sources([root / "faq.yml"]), root / "index", embedder=embedder)
     return root / "index"
+
+
+# --- the application database, on SQLite and on PostgreSQL -------------------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+async def _postgres_admin():
+    import asyncpg
+
+    url = make_url(POSTGRES_ADMIN_URL)
+    return await asyncpg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        timeout=5,
+    )
+
+
+class PostgresServer:
+    """Creates throw-away databases on the test PostgreSQL server."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def new_database(self) -> str:
+        name = f"bot_test_{uuid.uuid4().hex[:12]}"
+
+        async def create() -> None:
+            connection = await _postgres_admin()
+            try:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await connection.close()
+
+        asyncio.run(create())
+        self.created.append(name)
+        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        async def drop() -> None:
+            connection = await _postgres_admin()
+            try:
+                for name in self.created:
+                    for database in (name, f"{name}_tracker"):
+                        await connection.execute(
+                            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
+                        )
+            finally:
+                await connection.close()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    try:
+        asyncio.run(_postgres_admin_check())
+    except Exception as exc:  # no server, refused, bad credentials: skip, and say why
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL} ({exc}); set TEST_POSTGRES_URL")
+    server = PostgresServer()
+    yield server
+    server.drop_all()
+
+
+async def _postgres_admin_check() -> None:
+    connection = await _postgres_admin()
+    await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, migrated application database of each kind."""
+    from bot.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'app.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    asyncio.run(upgrade(url))
+    return url
+
+
+@pytest.fixture()
+async def sessions(database_url):
+    from bot.db import create_engine, session_factory
+
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def tables_containing(engine, marker: str) -> list[str]:
+    """The tables of ``engine``'s database with ``marker`` anywhere in any column."""
+    from sqlalchemy import MetaData, select
+
+    metadata = MetaData()
+    async with engine.connect() as connection:
+        await connection.run_sync(metadata.reflect)
+        found = []
+        for table in metadata.sorted_tables:
+            rows = (await connection.execute(select(table))).all()
+            if any(marker in str(value) for row in rows for value in row):
+                found.append(table.name)
+        return found

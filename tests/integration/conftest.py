@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import urllib.request
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.chat import send
-from bot.processes import ManagedProcess, action_server, endpoints_for, rasa_server
+from bot.migrate import upgrade
+from bot.processes import ManagedProcess, action_server, endpoints_for, rasa_server, web_server
 from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,11 +35,14 @@ def rasa_model() -> Path:
 
 
 class Assistant:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    """The running servers of one test stack: web (ingestion), actions and Rasa."""
 
-    def send(self, message: str, sender: str) -> list[dict]:
-        return send(self.settings.rasa_url, sender, message)
+    def __init__(self, settings: Settings, processes: dict[str, ManagedProcess]) -> None:
+        self.settings = settings
+        self.processes = processes
+
+    def send(self, message: str, sender: str, metadata: dict | None = None) -> list[dict]:
+        return send(self.settings.rasa_url, sender, message, metadata=metadata)
 
     def tracker(self, sender: str) -> dict:
         token = self.settings.rasa_api_token.get_secret_value()
@@ -45,33 +50,96 @@ class Assistant:
         with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())
 
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"{self.settings.web_url}/health", timeout=10) as response:
+            return json.loads(response.read())
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
-    model = rasa_model
+    def kill_web(self) -> None:
+        """SIGKILL the web service, ingestion worker and all: no chance to finish anything."""
+        self.processes["web"].kill()
+
+    def start_web(self) -> None:
+        self.processes["web"].start()
+        self.processes["web"].wait_ready(self.settings.startup_timeout)
+
+
+def start_stack(
+    work: Path, model: Path, database_url: str, ports: tuple[int, int, int], **extra
+) -> tuple[Assistant, list[ManagedProcess]]:
+    """Migrate ``database_url`` and start web, action and Rasa servers on ``ports``."""
     index_dir = Path(os.environ.get("FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
     if not (index_dir / "CURRENT").is_file():
         pytest.fail(f"no FAQ index in {index_dir}: run `make index` (make test does)")
-    work = tmp_path_factory.mktemp("assistant")
+    os.environ["FAQ_INDEX_DIR"] = str(index_dir)
+    rasa_port, action_port, web_port = ports
     settings = Settings(
-        rasa_port=int(os.environ.get("TEST_RASA_PORT", "15005")),
-        action_port=int(os.environ.get("TEST_ACTION_PORT", "15055")),
+        rasa_port=rasa_port,
+        action_port=action_port,
+        web_port=web_port,
         rasa_api_token=uuid.uuid4().hex,
         run_dir=work / "run",
         credentials_file=REPO / "credentials.yml",
         endpoints_file=REPO / "endpoints.yml",
+        database_url=database_url,
+        **extra,
     )
+    asyncio.run(upgrade(database_url))
     endpoints = endpoints_for(settings, work / "endpoints.yml")
-    os.environ["FAQ_INDEX_DIR"] = str(index_dir)
-    processes = [
-        ManagedProcess(action_server(settings)),
-        ManagedProcess(rasa_server(settings, model, endpoints)),
-    ]
+    processes = {
+        "web": ManagedProcess(web_server(settings)),
+        "actions": ManagedProcess(action_server(settings)),
+        "rasa": ManagedProcess(rasa_server(settings, model, endpoints)),
+    }
+    started: list[ManagedProcess] = []
     try:
-        for process in processes:
+        for process in processes.values():
             process.start()
+            started.append(process)
             process.wait_ready(settings.startup_timeout)
-        yield Assistant(settings)
+    except BaseException:
+        stop_all(started)
+        raise
+    return Assistant(settings, processes), started
+
+
+def stop_all(processes: list[ManagedProcess]) -> None:
+    for process in reversed(processes):
+        process.stop()
+
+
+IDENTITY_SECRET = "integration-identity-secret"
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
+    """The whole assistant on a SQLite application database."""
+    work = tmp_path_factory.mktemp("assistant")
+    ports = (
+        int(os.environ.get("TEST_RASA_PORT", "15005")),
+        int(os.environ.get("TEST_ACTION_PORT", "15055")),
+        int(os.environ.get("TEST_WEB_PORT", "15080")),
+    )
+    assistant, processes = start_stack(
+        work, rasa_model, f"sqlite:///{work / 'app.db'}", ports, identity_secret=IDENTITY_SECRET
+    )
+    try:
+        yield assistant
     finally:
-        for process in reversed(processes):
-            process.stop()
+        stop_all(processes)
+
+
+@pytest.fixture(scope="session")
+def postgres_assistant(tmp_path_factory, rasa_model: Path, postgres) -> Iterator[Assistant]:
+    """The whole assistant on PostgreSQL (app database, broker table and tracker store)."""
+    work = tmp_path_factory.mktemp("assistant-pg")
+    assistant, processes = start_stack(
+        work,
+        rasa_model,
+        postgres.new_database(),
+        (15105, 15155, 15180),
+        identity_secret=IDENTITY_SECRET,
+    )
+    try:
+        yield assistant
+    finally:
+        stop_all(processes)

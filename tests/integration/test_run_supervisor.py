@@ -21,12 +21,14 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_sigterm_stops_both_servers(tmp_path, rasa_model):
-    rasa_port, action_port = 16005, 16055
+def test_sigterm_stops_every_server(tmp_path, rasa_model):
+    rasa_port, action_port, web_port = 16005, 16055, 16080
     env = {
         **os.environ,
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
+        "WEB_PORT": str(web_port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "RUN_DIR": str(tmp_path),
         "RASA_API_TOKEN": "test-token",
     }
@@ -47,7 +49,7 @@ def test_sigterm_stops_both_servers(tmp_path, rasa_model):
             assert time.monotonic() < deadline, f"not ready in time:\n{output}"
             output += line
         assert "test-token" in output  # the banner says how to reach the HTTP API
-        assert listening(rasa_port) and listening(action_port)
+        assert listening(rasa_port) and listening(action_port) and listening(web_port)
         replies = send(f"http://127.0.0.1:{rasa_port}", "supervised", "How do I reset my password?")
         assert replies and "password" in replies[0]["text"].lower()
 
@@ -57,6 +59,8 @@ def test_sigterm_stops_both_servers(tmp_path, rasa_model):
         if supervisor.poll() is None:
             supervisor.kill()
     assert supervisor.returncode == 0
-    assert "stopping rasa" in rest and "stopping actions" in rest and "stopped." in rest
+    assert "stopping rasa" in rest and "stopping actions" in rest and "stopping web" in rest
+    assert "stopped." in rest
+    assert not (listening(rasa_port) or listening(action_port) or listening(web_port))
     assert not listening(rasa_port)
     assert not listening(action_port)

@@ -1,0 +1,144 @@
+"""Customers' data is theirs: export it, delete it, keep it no longer than the retention period.
+
+A customer's text lives in three places: our interactions, Rasa's broker table (until it is
+ingested) and Rasa's tracker store. Deleting a customer removes it from all three; purging
+removes what is older than the retention period from all three.
+
+>>> async with sessions() as session, session.begin():  # doctest: +SKIP
+...     await delete_customer(session, customer, tracker_engine)
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import MetaData, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.models import BrokerEvent, Conversation, Customer, Identity, Interaction
+from bot.profiles import profile_document
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Mainland ID cards: 17 digits and a digit or X; masked before phone numbers, which they contain.
+ID_CARD = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+# Phone numbers in the shapes customers type them, but not any long number (order numbers stay):
+# mainland mobiles (+86 138 0013 8000), landlines with an area code (010-12345678),
+# international numbers with a + (+44 20 7946 0958), North American (415) 555-2671.
+PHONE = re.compile(
+    r"(?<![A-Za-z0-9+])(?:"
+    r"(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}"
+    r"|0\d{2,3}-\d{7,8}"
+    r"|\+\d{1,3}(?:[ -]?\(?\d{1,4}\)?){2,5}"
+    r"|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}"
+    r")(?![A-Za-z0-9])"
+)
+
+
+def redact(text: str | None) -> str | None:
+    """Mask e-mail addresses, ID-card numbers and phone numbers.
+
+    >>> redact("mail li@example.com or call 138 0013 8000, ID 11010519491231002X")
+    'mail [email] or call [phone], ID [id-card]'
+    """
+    if not text:
+        return text
+    text = EMAIL.sub("[email]", text)
+    text = ID_CARD.sub("[id-card]", text)
+    return PHONE.sub("[phone]", text)
+
+
+async def export_customer(session: AsyncSession, customer: Customer) -> dict[str, Any]:
+    """Everything stored about ``customer``, as JSON-ready data."""
+    return {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "customer": await profile_document(session, customer, with_interactions=True),
+    }
+
+
+def _tracker_events(engine: AsyncEngine) -> Table:
+    # Rasa's SQL tracker store table; only the columns we filter on are declared.
+    from sqlalchemy import Column, Float, Integer, String
+
+    return Table(
+        "events",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("sender_id", String(255)),
+        Column("timestamp", Float),
+    )
+
+
+async def _delete_tracker_conversations(tracker: AsyncEngine | None, senders: list[str]) -> None:
+    if tracker is None or not senders:
+        return
+    events = _tracker_events(tracker)
+    async with tracker.begin() as connection:
+        if await connection.run_sync(lambda c: c.dialect.has_table(c, "events")):
+            await connection.execute(delete(events).where(events.c.sender_id.in_(senders)))
+
+
+async def delete_customer(
+    session: AsyncSession, customer: Customer, tracker: AsyncEngine | None
+) -> list[str]:
+    """Delete ``customer`` with every conversation, interaction and identity, their unread
+    broker rows and their conversations in Rasa's tracker store; the conversation ids."""
+    senders = list(
+        (
+            await session.scalars(
+                select(Conversation.sender_id).where(Conversation.customer_id == customer.id)
+            )
+        ).all()
+    )
+    await _delete_tracker_conversations(tracker, senders)
+    if senders:
+        await session.execute(delete(BrokerEvent).where(BrokerEvent.sender_id.in_(senders)))
+    for model in (Interaction, Conversation, Identity):
+        await session.execute(delete(model).where(model.customer_id == customer.id))
+    await session.execute(delete(Customer).where(Customer.id == customer.id))
+    session.expunge(customer)
+    return senders
+
+
+async def purge(
+    session: AsyncSession, tracker: AsyncEngine | None, days: int, now: datetime | None = None
+) -> dict[str, int]:
+    """Remove conversations whose last message is older than ``days``, their interactions and
+    tracker events, and customers left with nothing; counts of what went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    senders = list(
+        (
+            await session.scalars(
+                select(Conversation.sender_id).where(Conversation.last_message_at < cutoff)
+            )
+        ).all()
+    )
+    await _delete_tracker_conversations(tracker, senders)
+    if tracker is not None:
+        events = _tracker_events(tracker)
+        async with tracker.begin() as connection:
+            if await connection.run_sync(lambda c: c.dialect.has_table(c, "events")):
+                await connection.execute(
+                    delete(events).where(events.c.timestamp < cutoff.timestamp())
+                )
+    interactions = await session.execute(delete(Interaction).where(Interaction.timestamp < cutoff))
+    conversations = await session.execute(
+        delete(Conversation).where(Conversation.last_message_at < cutoff)
+    )
+    has_conversations = (
+        select(Conversation.id).where(Conversation.customer_id == Customer.id).exists()
+    )
+    gone = (
+        await session.scalars(
+            select(Customer.id).where(~has_conversations, Customer.last_seen < cutoff)
+        )
+    ).all()
+    if gone:
+        await session.execute(delete(Identity).where(Identity.customer_id.in_(gone)))
+        await session.execute(delete(Customer).where(Customer.id.in_(gone)))
+    return {
+        "conversations": conversations.rowcount,
+        "interactions": interactions.rowcount,
+        "customers": len(gone),
+    }

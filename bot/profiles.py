@@ -1,0 +1,162 @@
+"""Customer profiles: finding a customer and summarising what we know about them.
+
+The same data backs ``python -m bot profile``, the greeting of returning customers and, later,
+the agent console.
+
+>>> async with sessions() as session:  # doctest: +SKIP
+...     customer = await find_customer(session, "web-4f1c…")
+...     print(json.dumps(await profile_document(session, customer)))
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.identity import VerifiedCustomer
+from bot.models import Conversation, Customer, Direction, Identity, IdentityKind, Interaction
+
+QUESTION_DECISIONS = ("answer", "clarify", "escalate")
+
+
+async def find_customer(session: AsyncSession, key: str) -> Customer | None:
+    """The customer owning conversation ``key``, else the one with an identity of that value."""
+    customer_id = await session.scalar(
+        select(Conversation.customer_id).where(Conversation.sender_id == key)
+    )
+    if customer_id is None:
+        customer_id = await session.scalar(
+            select(Identity.customer_id)
+            .where(Identity.value == key)
+            .order_by(Identity.verified.desc())
+            .limit(1)
+        )
+    return None if customer_id is None else await session.get(Customer, customer_id)
+
+
+async def returning_customer(
+    session: AsyncSession, sender_id: str, verified: VerifiedCustomer | None
+) -> Customer | None:
+    """Who is writing, if we have met them: a verified shop customer or a known conversation."""
+    if verified is not None:
+        customer_id = await session.scalar(
+            select(Identity.customer_id).where(
+                Identity.kind == IdentityKind.SHOP.value, Identity.value == verified.customer_id
+            )
+        )
+        return None if customer_id is None else await session.get(Customer, customer_id)
+    customer_id = await session.scalar(
+        select(Conversation.customer_id).where(Conversation.sender_id == sender_id)
+    )
+    if customer_id is None:
+        customer_id = await session.scalar(
+            select(Identity.customer_id).where(
+                Identity.value == sender_id,
+                or_(
+                    Identity.kind == IdentityKind.VISITOR.value,
+                    Identity.kind == IdentityKind.WECHAT.value,
+                ),
+            )
+        )
+    return None if customer_id is None else await session.get(Customer, customer_id)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def profile_document(
+    session: AsyncSession, customer: Customer, with_interactions: bool = True
+) -> dict[str, Any]:
+    """Everything the profile shows, as JSON-ready data."""
+    identities = (
+        await session.scalars(
+            select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id)
+        )
+    ).all()
+    conversations = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.customer_id == customer.id)
+            .order_by(Conversation.started_at, Conversation.id)
+        )
+    ).all()
+    interactions = (
+        await session.scalars(
+            select(Interaction)
+            .where(Interaction.customer_id == customer.id)
+            .order_by(Interaction.timestamp, Interaction.id)
+        )
+    ).all()
+    by_conversation = {c.id: c.sender_id for c in conversations}
+    asked = [
+        i
+        for i in interactions
+        if i.direction == Direction.CUSTOMER.value and i.faq_decision in QUESTION_DECISIONS
+    ]
+    document: dict[str, Any] = {
+        "id": customer.id,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "language": customer.language,
+        "first_seen": _iso(customer.first_seen),
+        "last_seen": _iso(customer.last_seen),
+        "identities": [
+            {"kind": i.kind, "value": i.value, "verified": i.verified} for i in identities
+        ],
+        "counts": {
+            "conversations": len(conversations),
+            "messages": sum(i.direction == Direction.CUSTOMER.value for i in interactions),
+            "questions": len(asked),
+            "answered_by_bot": sum(i.faq_decision == "answer" for i in asked),
+            # Until tickets exist (the escalation issue): the turns that ended in an offer of a
+            # person, because the bot found nothing or the customer asked for one.
+            "escalations": sum(
+                i.direction == Direction.CUSTOMER.value
+                and (i.faq_decision == "escalate" or i.intent == "request_human")
+                for i in interactions
+            ),
+        },
+        "faq_categories": dict(Counter(i.faq_category for i in asked if i.faq_category)),
+        "feedback": [
+            {"faq_id": i.faq_id, "feedback": i.feedback, "timestamp": _iso(i.timestamp)}
+            for i in interactions
+            if i.feedback
+        ],
+        "tags": list(customer.tags or []),
+        "notes": customer.notes,
+        "conversations": [
+            {
+                "sender_id": c.sender_id,
+                "channel": c.channel,
+                "started_at": _iso(c.started_at),
+                "last_message_at": _iso(c.last_message_at),
+            }
+            for c in conversations
+        ],
+    }
+    if with_interactions:
+        document["interactions"] = [
+            {
+                "conversation": by_conversation.get(i.conversation_id),
+                "channel": i.channel,
+                "direction": i.direction,
+                "text": i.text,
+                "intent": i.intent,
+                "intent_confidence": i.intent_confidence,
+                "faq_id": i.faq_id,
+                "faq_category": i.faq_category,
+                "faq_score": i.faq_score,
+                "faq_decision": i.faq_decision,
+                "feedback": i.feedback,
+                "language": i.language,
+                "timestamp": _iso(i.timestamp),
+            }
+            for i in interactions
+        ]
+    return document

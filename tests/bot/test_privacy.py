@@ -1,0 +1,156 @@
+"""Export, deletion, retention and redaction of customers' data, on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.db import create_engine
+from bot.identity import sign
+from bot.privacy import delete_customer, export_customer, purge, redact
+from bot.profiles import find_customer
+from tests.bot.test_ingestion import SECRET, answered_turn, drain, publish, user
+from tests.conftest import tables_containing
+
+RASA_TRACKER_TABLE = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,
+    timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT
+)
+"""
+
+
+@pytest.fixture()
+async def tracker(tmp_path):
+    """A tracker store database shaped like Rasa's SQLTrackerStore."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    async with engine.begin() as connection:
+        await connection.execute(text(RASA_TRACKER_TABLE))
+    yield engine
+    await engine.dispose()
+
+
+async def track(tracker, sender: str, said: str, when: datetime) -> None:
+    async with tracker.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO events (sender_id, type_name, timestamp, data) "
+                "VALUES (:s, 'user', :t, :d)"
+            ),
+            {"s": sender, "t": when.timestamp(), "d": json.dumps({"text": said})},
+        )
+
+
+async def test_export_holds_the_profile_and_every_interaction(sessions):
+    await publish(sessions, "web-e", answered_turn("where is my parcel?"))
+    await drain(sessions)
+    async with sessions() as session:
+        document = await export_customer(session, await find_customer(session, "web-e"))
+    exported = document["customer"]
+    assert [i["text"] for i in exported["interactions"]] == [
+        "where is my parcel?",
+        "answer to where is my parcel?",
+    ]
+    assert exported["identities"][0]["value"] == "web-e"
+    json.dumps(document)  # JSON-ready all the way down
+
+
+async def test_deleting_a_customer_leaves_their_text_nowhere(sessions, database_url, tracker):
+    marker = "MARKER-7f3a my phone is broken"
+    await publish(sessions, "web-d1", [user(marker)])
+    await publish(sessions, "web-d2", [user("second chat " + marker)])
+    await publish(sessions, "web-keep", [user("someone else's question")])
+    await drain(sessions)
+    signed = {
+        "customer_id": "c-9",
+        "customer_hash": sign("c-9", SECRET),
+    }
+    await publish(sessions, "web-d1", [user("signing in", metadata=signed)])
+    await publish(sessions, "web-d2", [user("signing in", metadata=signed)])
+    await drain(sessions)
+    await publish(sessions, "web-d1", [user("not ingested yet " + marker)])  # still in the inbox
+    now = datetime.now(UTC)
+    for sender in ("web-d1", "web-d2", "web-keep"):
+        await track(tracker, sender, f"{sender} {marker if sender != 'web-keep' else 'other'}", now)
+
+    async with sessions() as session, session.begin():
+        customer = await find_customer(session, "c-9")
+        senders = await delete_customer(session, customer, tracker)
+    assert sorted(senders) == ["web-d1", "web-d2"]
+
+    engine = create_engine(database_url)
+    try:
+        assert await tables_containing(engine, "MARKER-7f3a") == []
+        assert await tables_containing(engine, "someone else's question") == ["interactions"]
+    finally:
+        await engine.dispose()
+    assert await tables_containing(tracker, "MARKER-7f3a") == []
+    assert await tables_containing(tracker, "web-keep other") == ["events"]
+    async with sessions() as session:
+        assert await find_customer(session, "c-9") is None
+        assert await find_customer(session, "web-d1") is None
+        assert await find_customer(session, "web-keep") is not None
+
+
+async def test_purge_removes_what_is_older_than_the_retention_period(sessions, tracker):
+    await publish(sessions, "web-old", [user("old question")])
+    await publish(sessions, "web-new", [user("new question")])
+    await drain(sessions)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE conversations SET last_message_at = :t, started_at = :t "
+                "WHERE sender_id = 'web-old'"
+            ),
+            {"t": datetime.now(UTC) - timedelta(days=40)},
+        )
+        await session.execute(
+            text("UPDATE interactions SET timestamp = :t WHERE text = 'old question'"),
+            {"t": datetime.now(UTC) - timedelta(days=40)},
+        )
+        await session.execute(
+            text(
+                "UPDATE customers SET last_seen = :t WHERE id IN (SELECT customer_id FROM conversations WHERE sender_id = 'web-old')"
+            ),
+            {"t": datetime.now(UTC) - timedelta(days=40)},
+        )
+    await track(tracker, "web-old", "old question", datetime.now(UTC) - timedelta(days=40))
+    await track(tracker, "web-new", "new question", datetime.now(UTC))
+
+    async with sessions() as session, session.begin():
+        removed = await purge(session, tracker, days=30)
+    assert removed == {"conversations": 1, "interactions": 1, "customers": 1}
+    async with sessions() as session:
+        assert await find_customer(session, "web-old") is None
+        assert await find_customer(session, "web-new") is not None
+    assert await tables_containing(tracker, "old question") == []
+    assert await tables_containing(tracker, "new question") == ["events"]
+
+
+@pytest.mark.parametrize(
+    ("said", "stored"),
+    [
+        ("mail me at li.lei@example.com", "mail me at [email]"),
+        ("手机13912345678，身份证11010519491231002X", "手机[phone]，身份证[id-card]"),
+        ("call +86 138 0013 8000 or (415) 555-2671", "call [phone] or [phone]"),
+        ("landline 010-12345678", "landline [phone]"),
+        ("order 2024112400012345 has not arrived", "order 2024112400012345 has not arrived"),
+        ("my order 12345678", "my order 12345678"),
+    ],
+)
+def test_redaction_masks_contacts_and_id_numbers_but_not_order_numbers(said, stored):
+    assert redact(said) == stored
+
+
+async def test_with_redaction_on_stored_text_is_masked(sessions):
+    from bot.ingestion import Ingestor
+
+    await publish(sessions, "web-r", [user("reach me on 13912345678 or li@example.com")])
+    await drain(sessions, Ingestor(SECRET, redact_pii=True))
+    async with sessions() as session:
+        customer = await find_customer(session, "web-r")
+        document = await export_customer(session, customer)
+    assert document["customer"]["interactions"][0]["text"] == "reach me on [phone] or [email]"
