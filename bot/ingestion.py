@@ -291,6 +291,11 @@ class IngestionWorker:
         self._stopping = asyncio.Event()
         self.stored = 0
 
+    async def pending(self) -> int:
+        """Events waiting in the broker table."""
+        async with self._sessions() as session:
+            return await session.scalar(select(func.count()).select_from(BrokerEvent))
+
     async def drain_once(self) -> int:
         """Store and delete up to one batch of broker rows; the number of rows consumed."""
         async with self._sessions() as session, session.begin():

@@ -1,7 +1,8 @@
 """Where Rasa keeps its trackers and publishes its events, derived from our database settings.
 
 - Event broker: Rasa's SQL broker writes into the ``events`` table of the application database,
-  which the ingestion worker drains (see :mod:`bot.ingestion`).
+  which the ingestion worker drains (see :mod:`bot.ingestion`); with ``EVENT_BROKER_URL``
+  (amqp://), Rasa's pika broker publishes to RabbitMQ instead (see :mod:`bot.rabbitmq`).
 - Tracker store: Rasa's SQL tracker store, in ``var/rasa_tracker.db`` beside a SQLite app
   database, or in the database ``<name>_tracker`` of the same PostgreSQL server (Rasa creates
   it), unless ``TRACKER_STORE_URL`` names another.
@@ -20,7 +21,7 @@ from bot.db import async_url
 from bot.settings import Settings
 
 TRACKER_PASSWORD_ENV = "RASA_TRACKER_DB_PASSWORD"
-BROKER_PASSWORD_ENV = "RASA_BROKER_DB_PASSWORD"
+BROKER_PASSWORD_ENV = "RASA_BROKER_PASSWORD"
 
 
 def tracker_store_url(settings: Settings) -> URL:
@@ -59,8 +60,27 @@ def rasa_store_endpoints(settings: Settings) -> tuple[dict, dict[str, str]]:
     app = make_url(settings.database_url)
     if app.get_backend_name() != "sqlite" and not settings.tracker_store_url:
         tracker["login_db"] = app.database  # Rasa creates the tracker database from there
-    broker = _sql_endpoint(app, BROKER_PASSWORD_ENV, env)
+    amqp = settings.event_broker_url.get_secret_value()
+    if amqp:
+        broker = _pika_endpoint(make_url(amqp), settings.event_queue, env)
+    else:
+        broker = _sql_endpoint(app, BROKER_PASSWORD_ENV, env)
     return {"tracker_store": tracker, "event_broker": broker}, env
+
+
+def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict:
+    if url.drivername not in ("amqp", "amqps"):
+        raise ValueError(f"EVENT_BROKER_URL must be an amqp:// URL, not {url.drivername}://")
+    config = {
+        "type": "pika",
+        "url": url.host or "127.0.0.1",
+        "port": url.port or 5672,
+        "username": url.username or "guest",
+        "queues": [queue],
+    }
+    env[BROKER_PASSWORD_ENV] = url.password or "guest"
+    config["password"] = "${" + BROKER_PASSWORD_ENV + "}"
+    return config
 
 
 async def tracker_store_engine(settings: Settings):

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # database "<name>_tracker" on the same PostgreSQL server (Rasa creates it).
     tracker_store_url: str = ""
     web_port: int = 8000
+    # Empty: Rasa's SQL event broker writes into the application database. An amqp:// URL:
+    # Rasa publishes to RabbitMQ (its pika broker) and the worker consumes EVENT_QUEUE.
+    event_broker_url: SecretStr = SecretStr("")
+    event_queue: str = "shop_assistant_events"
     # How often the ingestion worker looks for new events (seconds).
     ingest_interval: float = Field(0.2, gt=0)
     ingest_batch: int = Field(500, gt=0)

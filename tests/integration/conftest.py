@@ -143,3 +143,39 @@ def postgres_assistant(tmp_path_factory, rasa_model: Path, postgres) -> Iterator
         yield assistant
     finally:
         stop_all(processes)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
+    """The whole assistant with RabbitMQ as Rasa's event broker (SQLite app database)."""
+    import aio_pika
+
+    url = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    queue = f"test-assistant-{uuid.uuid4().hex[:8]}"
+
+    async def probe(delete: bool = False) -> None:
+        connection = await aio_pika.connect(url, timeout=5)
+        async with connection:
+            if delete:
+                channel = await connection.channel()
+                await channel.queue_delete(queue)
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # no server: skip, and say why
+        pytest.skip(f"no RabbitMQ at {url} ({exc}); set TEST_RABBITMQ_URL")
+    work = tmp_path_factory.mktemp("assistant-rabbitmq")
+    assistant, processes = start_stack(
+        work,
+        rasa_model,
+        f"sqlite:///{work / 'app.db'}",
+        (15205, 15255, 15280),
+        identity_secret=IDENTITY_SECRET,
+        event_broker_url=url,
+        event_queue=queue,
+    )
+    try:
+        yield assistant
+    finally:
+        stop_all(processes)
+        asyncio.run(probe(delete=True))

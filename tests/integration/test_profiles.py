@@ -65,9 +65,10 @@ def wait_for_ingestion(assistant: Assistant, senders: list[str], expected: int, 
             for item in profile["interactions"]
             if item["conversation"] == sender
         )
-        if stored >= expected and assistant.health()["ingestion"]["pending"] == 0:
+        health = assistant.health()
+        if stored >= expected and health["ingestion"]["pending"] == 0:
             return found
-        assert time.monotonic() < deadline, f"only {stored} of {expected} interactions stored"
+        assert time.monotonic() < deadline, f"{stored} of {expected} interactions stored; {health}"
         time.sleep(0.5)
 
 
@@ -75,7 +76,7 @@ def bot_texts(replies: list[dict]) -> list[str]:
     return [reply["text"] for reply in replies if reply.get("text")]
 
 
-@pytest.mark.parametrize("stack", ["assistant", "postgres_assistant"])
+@pytest.mark.parametrize("stack", ["assistant", "postgres_assistant", "rabbitmq_assistant"])
 def test_every_message_lands_once_in_order_while_ingestion_is_killed(request, stack):
     assistant: Assistant = request.getfixturevalue(stack)
     run = uuid.uuid4().hex[:8]
