@@ -163,3 +163,57 @@ def test_profile_command_prints_the_timeline_as_json(assistant):
         timeout=60,
     )
     assert missing.returncode == 1 and "no customer" in missing.stderr and not missing.stdout
+
+
+@pytest.mark.parametrize("stack", ["assistant", "postgres_assistant"])
+def test_a_deleted_customer_leaves_no_text_in_either_database(request, stack):
+    assistant: Assistant = request.getfixturevalue(stack)
+    marker = f"MARKER{uuid.uuid4().hex[:10]}"
+    run = uuid.uuid4().hex[:8]
+    sender, bystander = f"delete-{run}", f"keep-{run}"
+    replies = bot_texts(assistant.send(f"my card {marker} was charged twice", sender))
+    replies += bot_texts(assistant.send(f"and {marker} again", sender))
+    other = bot_texts(assistant.send("where is my order", bystander))
+    wait_for_ingestion(assistant, [sender, bystander], expected=2 + len(replies) + 1 + len(other))
+    env = {**os.environ, "DATABASE_URL": assistant.settings.database_url}
+
+    exported = subprocess.run(
+        [sys.executable, "-m", "bot", "customers", "export", sender],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert marker in exported.stdout and json.loads(exported.stdout)["customer"]["interactions"]
+
+    deleted = subprocess.run(
+        [sys.executable, "-m", "bot", "customers", "delete", sender],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert deleted.returncode == 0, deleted.stderr
+
+    async def scan() -> tuple[list[str], ...]:
+        from bot.rasa_stores import tracker_store_engine
+        from tests.conftest import tables_containing
+
+        app = create_engine(assistant.settings.database_url)
+        tracker = await tracker_store_engine(assistant.settings)
+        assert tracker is not None, "Rasa's tracker store database should exist"
+        try:
+            return (
+                await tables_containing(app, marker) + await tables_containing(app, sender),
+                await tables_containing(tracker, marker) + await tables_containing(tracker, sender),
+                await tables_containing(tracker, bystander),
+            )
+        finally:
+            await app.dispose()
+            await tracker.dispose()
+
+    in_app, in_tracker, bystander_in_tracker = asyncio.run(scan())
+    assert in_app == [] and in_tracker == []
+    assert bystander_in_tracker == ["events"]  # only the deleted customer's conversations went
+    assert profiles(assistant, [bystander])[bystander]["interactions"]
