@@ -206,3 +206,26 @@ def endpoints_for(settings: Settings, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     return path
+
+
+def assistant_processes(settings: Settings, model: Path, endpoints: Path) -> list[ManagedProcess]:
+    """The assistant's servers in start order: web (ingestion), actions, Rasa."""
+    return [
+        ManagedProcess(web_server(settings)),
+        ManagedProcess(action_server(settings)),
+        ManagedProcess(rasa_server(settings, model, endpoints)),
+    ]
+
+
+def start_in_order(processes: list[ManagedProcess], timeout: float) -> None:
+    """Start each process and wait until it is ready; on failure stop those already started."""
+    started: list[ManagedProcess] = []
+    try:
+        for process in processes:
+            process.start()
+            started.append(process)
+            process.wait_ready(timeout)
+    except BaseException:
+        for process in reversed(started):
+            process.stop()
+        raise

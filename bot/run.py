@@ -11,14 +11,7 @@ from pathlib import Path
 
 from bot.chat import chat_in_terminal
 from bot.migrate import upgrade
-from bot.processes import (
-    ManagedProcess,
-    ProcessFailed,
-    action_server,
-    endpoints_for,
-    rasa_server,
-    web_server,
-)
+from bot.processes import ProcessFailed, assistant_processes, endpoints_for
 from bot.settings import Settings
 
 
@@ -43,11 +36,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database_url))
     endpoints = endpoints_for(settings, settings.run_dir / "endpoints.yml")
-    processes = [
-        ManagedProcess(web_server(settings)),
-        ManagedProcess(action_server(settings)),
-        ManagedProcess(rasa_server(settings, model, endpoints)),
-    ]
+    processes = assistant_processes(settings, model, endpoints)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

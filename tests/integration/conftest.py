@@ -14,7 +14,7 @@ import pytest
 
 from bot.chat import send
 from bot.migrate import upgrade
-from bot.processes import ManagedProcess, action_server, endpoints_for, rasa_server, web_server
+from bot.processes import ManagedProcess, assistant_processes, endpoints_for, start_in_order
 from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,21 +85,9 @@ def start_stack(
     )
     asyncio.run(upgrade(database_url))
     endpoints = endpoints_for(settings, work / "endpoints.yml")
-    processes = {
-        "web": ManagedProcess(web_server(settings)),
-        "actions": ManagedProcess(action_server(settings)),
-        "rasa": ManagedProcess(rasa_server(settings, model, endpoints)),
-    }
-    started: list[ManagedProcess] = []
-    try:
-        for process in processes.values():
-            process.start()
-            started.append(process)
-            process.wait_ready(settings.startup_timeout)
-    except BaseException:
-        stop_all(started)
-        raise
-    return Assistant(settings, processes), started
+    processes = assistant_processes(settings, model, endpoints)
+    start_in_order(processes, settings.startup_timeout)
+    return Assistant(settings, {p.name: p for p in processes}), processes
 
 
 def stop_all(processes: list[ManagedProcess]) -> None:
