@@ -1,4 +1,4 @@
-"""Small conversational actions: the reply language, yes/no answers, feedback on answers."""
+"""Small conversational actions: the reply language, greetings, yes/no answers, feedback."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.customers import known_customer
+from actions.escalation import escalate, handoff_turn
 from actions.language import choose_language
+from bot.models import EscalationReason
 
 
 class ActionDetectLanguage(Action):
-    """Runs first in every turn so that the responses after it render in the right language."""
+    """Runs first in every turn so that the responses after it render in the right language;
+    while people have the conversation, it also keeps the bot quiet (see ``handoff_turn``)."""
 
     def name(self) -> str:
         return "action_detect_language"
@@ -29,9 +32,10 @@ class ActionDetectLanguage(Action):
         language = choose_language(
             tracker.latest_message.get("text"), previous=previous, hint=metadata.get("language")
         )
-        if language == tracker.get_slot("language"):
-            return []
-        return [SlotSet("language", language)]
+        events: list[EventType] = []
+        if language != tracker.get_slot("language"):
+            events.append(SlotSet("language", language))
+        return events + await handoff_turn(dispatcher, tracker)
 
 
 class ActionGreet(Action):
@@ -65,16 +69,14 @@ class ActionHandleYesNo(Action):
         offer = tracker.get_slot("pending_offer")
         events: list[EventType] = [SlotSet("pending_offer", None)]
         if offer == "human" and yes:
-            dispatcher.utter_message(response="utter_handoff")
-        elif offer == "feedback":
-            feedback = "helpful" if yes else "not_helpful"
-            events.append(SlotSet("faq_feedback", feedback))
-            dispatcher.utter_message(
-                response="utter_feedback_thanks" if yes else "utter_feedback_sorry"
-            )
+            return await escalate(dispatcher, tracker, EscalationReason.REQUESTED)
+        if offer == "feedback":
+            events.append(SlotSet("faq_feedback", "helpful" if yes else "not_helpful"))
+            if not yes:
+                return events + await escalate(dispatcher, tracker, EscalationReason.NOT_HELPFUL)
+            dispatcher.utter_message(response="utter_feedback_thanks")
         elif offer == "clarify" and not yes:
-            dispatcher.utter_message(response="utter_not_found")
-            events[0] = SlotSet("pending_offer", "human")
+            return await escalate(dispatcher, tracker, EscalationReason.CLARIFICATION_REFUSED)
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return events
@@ -90,7 +92,11 @@ class ActionRecordFeedback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         helpful = tracker.get_intent_of_latest_message() == "feedback_helpful"
-        return [
+        events: list[EventType] = [
             SlotSet("faq_feedback", "helpful" if helpful else "not_helpful"),
             SlotSet("pending_offer", None),
         ]
+        if not helpful:
+            return events + await escalate(dispatcher, tracker, EscalationReason.NOT_HELPFUL)
+        dispatcher.utter_message(response="utter_feedback_thanks")
+        return events

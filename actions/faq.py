@@ -14,6 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.database import database
+from actions.escalation import escalate
+from bot.models import EscalationReason
 from faq_index import Decision, FaqEntry, FaqSearcher, QueryError, SearchResult, SearchSettings
 
 log = logging.getLogger(__name__)
@@ -122,9 +125,9 @@ class ActionAnswerFaq(Action):
                 SlotSet("faq_candidates", options),
                 SlotSet("pending_offer", "clarify"),
             ]
-        dispatcher.utter_message(response="utter_not_found")
         best = result.matches[0].score if result.matches else 0.0
-        return [
+        not_found = int(tracker.get_slot("not_found_in_a_row") or 0) + 1
+        found_nothing = [
             SlotSet("faq_decision", Decision.ESCALATE.value),
             SlotSet("faq_id", None),
             SlotSet("faq_category", None),
@@ -132,7 +135,14 @@ class ActionAnswerFaq(Action):
             SlotSet(
                 "faq_candidates", [{"id": m.id, "score": round(m.score, 4)} for m in result.matches]
             ),
+        ]
+        if not_found >= database()[1].escalate_after_not_found:
+            return found_nothing + await escalate(dispatcher, tracker, EscalationReason.NOT_FOUND)
+        dispatcher.utter_message(response="utter_not_found")
+        return [
+            *found_nothing,
             SlotSet("pending_offer", "human"),
+            SlotSet("not_found_in_a_row", float(not_found)),
         ]
 
     def _answer_choice(
@@ -168,6 +178,7 @@ class ActionAnswerFaq(Action):
             SlotSet("faq_score", None if score is None else round(score, 4)),
             SlotSet("faq_candidates", None),
             SlotSet("faq_feedback", None),
+            SlotSet("not_found_in_a_row", 0.0),
         ]
         since_prompt = tracker.get_slot("answers_since_feedback_prompt")
         if since_prompt is None or since_prompt + 1 >= FEEDBACK_PROMPT_EVERY:

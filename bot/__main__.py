@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     customers.add_argument("action", choices=["export", "delete"])
     customers.add_argument("key", help="a conversation (sender) id, shop customer id or OpenID")
     commands.add_parser("purge", help="delete conversations older than RETENTION_DAYS")
+    agents = commands.add_parser("agents", help="manage the console's agents")
+    agents_commands = agents.add_subparsers(dest="agents_command", required=True)
+    add = agents_commands.add_parser("add", help="add an agent; the password is read from stdin")
+    add.add_argument("name", help="user name (letters, digits, '.', '-', '_')")
+    add.add_argument("--role", choices=["agent", "admin"], default="agent")
+    add.add_argument("--display-name", help="the name customers see (default: the user name)")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -55,12 +61,36 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_print_profile(settings, args.key, args.json))
     if args.command == "customers":
         return asyncio.run(_customer_data(settings, args.action, args.key))
+    if args.command == "agents":
+        password = sys.stdin.readline().rstrip("\r\n")
+        return asyncio.run(_add_agent(settings, args.name, args.display_name, password, args.role))
     if args.command == "purge":
         if not settings.retention_days:
             print("RETENTION_DAYS is 0: everything is kept, nothing purged", file=sys.stderr)
             return 0
         return asyncio.run(_purge(settings))
     return 2
+
+
+async def _add_agent(
+    settings: Settings, name: str, display_name: str | None, password: str, role: str
+) -> int:
+    from bot.auth import AuthError, create_agent
+    from bot.db import create_engine, session_factory
+    from bot.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            agent = await create_agent(session, name, display_name or name, password, role)
+            print(f"added {agent.role} {agent.username!r}", file=sys.stderr)
+        return 0
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
 
 
 async def _customer_data(settings: Settings, action: str, key: str) -> int:

@@ -26,22 +26,20 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.identity import verify
+from bot.conversations import resolve_conversation
 from bot.models import (
     BrokerEvent,
     Conversation,
     Customer,
     Direction,
-    Identity,
-    IdentityKind,
     Interaction,
 )
 from bot.privacy import redact
@@ -77,11 +75,23 @@ def _text(value: object) -> str | None:
 
 
 @dataclass
+class Changes:
+    """What a batch changed, for live console pages: conversations and handed-over tickets."""
+
+    conversations: set[str] = field(default_factory=set)
+    handoffs: set[int] = field(default_factory=set)
+
+
+Notify = Callable[[Changes], None]
+
+
+@dataclass
 class Ingestor:
     """Stores decoded events; the caller owns the transaction."""
 
     identity_secret: str = ""
     redact_pii: bool = False
+    changes: Changes = field(default_factory=Changes)
 
     async def store(self, session: AsyncSession, sender_id: str, event: Mapping[str, Any]) -> bool:
         """Apply one event; False when it was ignored or had been stored already."""
@@ -89,6 +99,8 @@ class Ingestor:
         if kind in ("user", "bot"):
             return await self._message(session, sender_id, event)
         if kind == "slot":
+            if event.get("name") == "handoff_ticket" and str(event.get("value") or "").isdigit():
+                self.changes.handoffs.add(int(event["value"]))
             return await self._slot(session, sender_id, event)
         return False
 
@@ -98,7 +110,9 @@ class Ingestor:
             return False
         when = _timestamp(event)
         channel = event.get("input_channel") if event["event"] == "user" else None
-        conversation = await self._conversation(session, sender_id, event, channel, when)
+        conversation = await resolve_conversation(
+            session, sender_id, event.get("metadata"), channel, when, self.identity_secret
+        )
         customer = await session.get(Customer, conversation.customer_id)
         interaction = Interaction(
             event_key=key,
@@ -117,106 +131,17 @@ class Ingestor:
             interaction.intent_confidence = (
                 float(confidence) if isinstance(confidence, int | float) else None
             )
+        elif (event.get("metadata") or {}).get("agent_name"):
+            interaction.direction = Direction.AGENT.value  # an agent's reply, via the outbox
         else:
             interaction.direction = Direction.BOT.value
         session.add(interaction)
+        self.changes.conversations.add(sender_id)
         conversation.last_message_at = max(conversation.last_message_at, when)
         customer.first_seen = min(customer.first_seen or when, when)
         customer.last_seen = max(customer.last_seen or when, when)
         await session.flush()
         return True
-
-    async def _conversation(
-        self,
-        session: AsyncSession,
-        sender_id: str,
-        event: Mapping,
-        channel: str | None,
-        when: datetime,
-    ) -> Conversation:
-        conversation = await session.scalar(
-            select(Conversation).where(Conversation.sender_id == sender_id)
-        )
-        verified = verify(event.get("metadata"), self.identity_secret)
-        if verified is not None:
-            customer = await self._identified(
-                session, IdentityKind.SHOP, verified.customer_id, verified=True
-            )
-            for field in ("name", "email", "phone"):
-                if getattr(verified, field):
-                    setattr(customer, field, getattr(verified, field))
-            if conversation is not None and conversation.customer_id != customer.id:
-                await self._move(session, conversation, customer)
-        elif conversation is not None:
-            customer = await session.get(Customer, conversation.customer_id)
-        else:
-            kind = IdentityKind.WECHAT if channel == "wechat" else IdentityKind.VISITOR
-            customer = await self._identified(session, kind, sender_id, verified=False)
-        if conversation is None:
-            conversation = Conversation(
-                sender_id=sender_id,
-                customer_id=customer.id,
-                channel=channel,
-                started_at=when,
-                last_message_at=when,
-            )
-            session.add(conversation)
-            await session.flush()
-        elif channel and not conversation.channel:
-            conversation.channel = channel
-        return conversation
-
-    async def _identified(
-        self, session: AsyncSession, kind: IdentityKind, value: str, verified: bool
-    ) -> Customer:
-        identity = await session.scalar(
-            select(Identity).where(Identity.kind == kind.value, Identity.value == value)
-        )
-        if identity is not None:
-            return await session.get(Customer, identity.customer_id)
-        customer = Customer(tags=[])
-        session.add(customer)
-        await session.flush()
-        session.add(
-            Identity(customer_id=customer.id, kind=kind.value, value=value, verified=verified)
-        )
-        return customer
-
-    async def _move(self, session: AsyncSession, conversation: Conversation, target: Customer):
-        """Hand a conversation to the customer who has just proven who they are.
-
-        An anonymous profile (no verified identity) is merged into theirs: its conversations,
-        interactions and identities move and it is deleted. A verified one keeps what it had:
-        someone else signed in on the same device.
-        """
-        source_id = conversation.customer_id
-        anonymous = not await session.scalar(
-            select(func.count())
-            .select_from(Identity)
-            .where(Identity.customer_id == source_id, Identity.verified.is_(True))
-        )
-        if anonymous:
-            for model in (Conversation, Interaction, Identity):
-                await session.execute(
-                    update(model)
-                    .where(model.customer_id == source_id)
-                    .values(customer_id=target.id)
-                )
-            source = await session.get(Customer, source_id)
-            target.first_seen = min(
-                filter(None, [target.first_seen, source.first_seen]), default=None
-            )
-            target.last_seen = max(filter(None, [target.last_seen, source.last_seen]), default=None)
-            target.language = target.language or source.language
-            await session.delete(source)
-        else:
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation.id)
-                .values(customer_id=target.id)
-            )
-        await session.flush()
-        await session.refresh(conversation)
 
     async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping) -> bool:
         name, value = event.get("name"), event.get("value")
@@ -283,11 +208,13 @@ class IngestionWorker:
         ingestor: Ingestor,
         interval: float = 0.2,
         batch: int = 500,
+        notify: Notify | None = None,
     ) -> None:
         self._sessions = sessions
         self._ingestor = ingestor
         self._interval = interval
         self._batch = batch
+        self._notify = notify
         self._stopping = asyncio.Event()
         self.stored = 0
 
@@ -298,6 +225,7 @@ class IngestionWorker:
 
     async def drain_once(self) -> int:
         """Store and delete up to one batch of broker rows; the number of rows consumed."""
+        self._ingestor.changes = Changes()
         async with self._sessions() as session, session.begin():
             rows = (
                 await session.execute(
@@ -320,6 +248,8 @@ class IngestionWorker:
                     self.stored += 1
             if consumed:
                 await session.execute(delete(BrokerEvent).where(BrokerEvent.id.in_(consumed)))
+        if self._notify is not None and consumed:
+            self._notify(self._ingestor.changes)
         return len(consumed)
 
     async def run(self) -> None:

@@ -22,8 +22,7 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Apply every migration up to ``revision``; a database already there is left alone."""
+async def _run(url: str | URL, step, revision: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
@@ -31,8 +30,18 @@ async def upgrade(url: str | URL, revision: str = "head") -> None:
             def run(sync_connection) -> None:
                 config = alembic_config()
                 config.attributes["connection"] = sync_connection
-                command.upgrade(config, revision)
+                step(config, revision)
 
             await connection.run_sync(run)
     finally:
         await engine.dispose()
+
+
+async def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Apply every migration up to ``revision``; a database already there is left alone."""
+    await _run(url, command.upgrade, revision)
+
+
+async def downgrade(url: str | URL, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``base``: all of them)."""
+    await _run(url, command.downgrade, revision)

@@ -149,6 +149,131 @@ class Interaction(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="interactions")
 
 
+class AgentRole(str, Enum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+class Agent(Base):
+    """A person who answers escalations in the console."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=AgentRole.AGENT.value)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AgentSession(Base):
+    """A signed-in console session; the cookie holds the token, we keep only its digest."""
+
+    __tablename__ = "agent_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, counted to slow down password guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_time", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))  # "user:<name>" or "ip:<address>"
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TicketStatus(str, Enum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class EscalationReason(str, Enum):
+    REQUESTED = "requested"  # the customer asked for a person
+    NOT_FOUND = "not_found"  # the bot found nothing, twice in a row
+    NOT_HELPFUL = "not_helpful"  # "did not help" after an answer
+    COMPLAINT = "complaint"
+    CLARIFICATION_REFUSED = "clarification_refused"  # "none of these" to a did-you-mean
+
+
+class Ticket(Base):
+    """An escalation: a conversation handed to people until one of them resolves it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str | None] = mapped_column(Text)
+    candidates: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN.value)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketNote(Base):
+    """An internal note on a ticket: agents see it, the customer never does."""
+
+    __tablename__ = "ticket_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OutboxKind(str, Enum):
+    REPLY = "reply"  # an agent's message to the customer
+    RESUME = "resume"  # the ticket is resolved: the bot takes over and asks for a rating
+
+
+class OutboxMessage(Base):
+    """What must reach the customer's channel from the console, in order, once; retried until
+    the conversation's tracker shows it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    agent_name: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default=OutboxKind.REPLY.value)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class BrokerEvent(Base):
     """Rasa's SQL event broker table, which Rasa writes and the ingestion worker drains.
 

@@ -20,7 +20,7 @@ import logging
 import aio_pika
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.ingestion import Ingestor
+from bot.ingestion import Changes, Ingestor, Notify
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ class RabbitMQIngestionWorker:
         queue: str,
         interval: float = 0.2,
         batch: int = 500,
+        notify: Notify | None = None,
     ) -> None:
+        self._notify = notify
         self._sessions = sessions
         self._ingestor = ingestor
         self._url = url
@@ -76,6 +78,7 @@ class RabbitMQIngestionWorker:
             messages.append(message)
         if not messages:
             return 0
+        self._ingestor.changes = Changes()
         try:
             async with self._sessions() as session, session.begin():
                 for message in messages:
@@ -93,6 +96,8 @@ class RabbitMQIngestionWorker:
                     await message.nack(requeue=True)
             raise
         await messages[-1].ack(multiple=True)
+        if self._notify is not None:
+            self._notify(self._ingestor.changes)
         return len(messages)
 
     async def run(self) -> None:

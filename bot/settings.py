@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     # HMAC-SHA256 key shared with the shop's server, which signs its customer ids with it;
     # empty: no signature is valid and every web visitor stays anonymous.
     identity_secret: SecretStr = SecretStr("")
+    # Escalation: the bot hands a conversation to people after this many "not found" in a row.
+    escalate_after_not_found: int = Field(2, ge=1)
+    # When people answer (see bot.availability): what the bot promises when it hands over.
+    business_hours: str = "09:00-21:00"
+    business_timezone: str = "Asia/Shanghai"
+    agent_online_seconds: float = Field(60.0, gt=0)
+    # Console cookies only over HTTPS: set when the web service is served through TLS.
+    cookie_secure: bool = False
+    # The first admin of a fresh deployment, created at start when no admin exists yet.
+    admin_username: str = ""
+    admin_password: SecretStr = SecretStr("")
     # Mask e-mail addresses, phone numbers and ID-card numbers in the text we store.
     redact_pii: bool = False
     # `python -m bot purge` removes conversations idle for longer than this; 0 keeps everything.

@@ -1,4 +1,4 @@
-"""The web service (aiohttp, port 8000): health, the ingestion worker, later the agent console.
+"""The web service (aiohttp, port 8000): health, ingestion, outbox delivery, the agent console.
 
 >>> app = create_app(Settings())  # doctest: +SKIP
 >>> web.run_app(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
@@ -12,20 +12,22 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select, text
 
+from bot.auth import AuthError, create_agent
+from bot.console import api, pages
+from bot.console.bus import EventBus
+from bot.console.faq import FaqLookup
+from bot.console.security import security_middleware
 from bot.db import create_engine, session_factory
-from bot.ingestion import IngestionWorker, Ingestor
+from bot.delivery import OutboxDelivery
+from bot.ingestion import Changes, IngestionWorker, Ingestor
+from bot.keys import BUS, DELIVERY, ENGINE, FAQ, INGESTION, SESSIONS, SETTINGS
+from bot.models import Agent, AgentRole
 from bot.rabbitmq import RabbitMQIngestionWorker
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-INGESTION = web.AppKey("ingestion", IngestionWorker | RabbitMQIngestionWorker)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -59,6 +61,49 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+async def _first_admin(app: web.Application) -> AsyncIterator[None]:
+    """ADMIN_USERNAME / ADMIN_PASSWORD create the first admin of a fresh deployment."""
+    settings = app[SETTINGS]
+    password = settings.admin_password.get_secret_value()
+    if settings.admin_username and password:
+        async with app[SESSIONS]() as session, session.begin():
+            has_admin = await session.scalar(
+                select(Agent.id).where(Agent.role == AgentRole.ADMIN.value).limit(1)
+            )
+            if not has_admin:
+                try:
+                    await create_agent(
+                        session, settings.admin_username, settings.admin_username, password, "admin"
+                    )
+                    log.info("created the first admin, %r", settings.admin_username)
+                except AuthError as exc:
+                    log.error("cannot create the first admin: %s", exc)
+    yield
+
+
+def _notify_pages(bus: EventBus):
+    def notify(changes: Changes) -> None:
+        for ticket_id in changes.handoffs:
+            bus.publish("ticket", {"id": ticket_id, "change": "created"})
+        for sender_id in changes.conversations:
+            bus.publish("conversation", {"conversation": sender_id})
+
+    return notify
+
+
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    delivery = OutboxDelivery(
+        app[SESSIONS], settings.rasa_url, settings.rasa_api_token.get_secret_value()
+    )
+    app[DELIVERY] = delivery
+    task = asyncio.create_task(delivery.run(), name="outbox-delivery")
+    yield
+    delivery.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _ingestion(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     ingestor = Ingestor(settings.identity_secret.get_secret_value(), redact_pii=settings.redact_pii)
@@ -72,6 +117,7 @@ async def _ingestion(app: web.Application) -> AsyncIterator[None]:
             settings.event_queue,
             interval=settings.ingest_interval,
             batch=settings.ingest_batch,
+            notify=_notify_pages(app[BUS]),
         )
     else:
         worker = IngestionWorker(
@@ -79,6 +125,7 @@ async def _ingestion(app: web.Application) -> AsyncIterator[None]:
             ingestor,
             interval=settings.ingest_interval,
             batch=settings.ingest_batch,
+            notify=_notify_pages(app[BUS]),
         )
     app[INGESTION] = worker
     task = asyncio.create_task(worker.run(), name="ingestion")
@@ -88,10 +135,21 @@ async def _ingestion(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _close_faq(app: web.Application) -> None:
+    app[FAQ].close()
+
+
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[security_middleware(SESSIONS)])
     app[SETTINGS] = settings
+    app[BUS] = EventBus()
+    app[FAQ] = FaqLookup()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_first_admin)
     app.cleanup_ctx.append(_ingestion)
+    app.cleanup_ctx.append(_delivery)
+    app.on_cleanup.append(_close_faq)
     app.router.add_get("/health", health)
+    api.add_routes(app)
+    pages.add_routes(app)
     return app

@@ -9,16 +9,24 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.db import create_engine
-from bot.models import Base
+from bot.models import Base, UtcDateTime
 from bot.settings import Settings
 
 target_metadata = Base.metadata
+
+
+def _render_item(kind: str, item, autogen_context):
+    # Migrations must not import the models: our column types are written as plain SQLAlchemy.
+    if kind == "type" and isinstance(item, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
     )

@@ -1,10 +1,29 @@
+import asyncio
+
 import pytest
 
-from actions import customers
+from actions import database, faq
+from bot.migrate import upgrade
 
 
 @pytest.fixture(autouse=True)
-def no_shared_database(monkeypatch, tmp_path):
-    """Actions that look up profiles use a throw-away database, never var/app.db."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'actions-app.db'}")
-    monkeypatch.setattr(customers, "_sessions", None)
+def actions_database(monkeypatch, tmp_path) -> str:
+    """Actions that read profiles or open tickets use a throw-away database, never var/app.db;
+    business hours that are always open, so that what the bot promises is predictable."""
+    url = f"sqlite:///{tmp_path / 'actions-app.db'}"
+    asyncio.run(upgrade(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
+    database.reset()
+    yield url
+    database.reset()
+
+
+@pytest.fixture()
+def small_searcher(small_index, monkeypatch):
+    """The action server's searcher, on the small test FAQ."""
+    monkeypatch.setenv("FAQ_INDEX_DIR", str(small_index))
+    faq._load_searcher.cache_clear()
+    yield faq.faq_searcher()
+    faq.faq_searcher().close()
+    faq._load_searcher.cache_clear()

@@ -7,7 +7,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import faq
 from actions.dialogue import ActionDetectLanguage, ActionHandleYesNo
 from actions.faq import ActionAnswerFaq, choice_payload
 
@@ -27,15 +26,6 @@ def tracker(
 
 def slot_values(events: list[dict]) -> dict:
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-
-
-@pytest.fixture()
-def small_searcher(small_index, monkeypatch):
-    monkeypatch.setenv("FAQ_INDEX_DIR", str(small_index))
-    faq._load_searcher.cache_clear()
-    yield faq.faq_searcher()
-    faq.faq_searcher().close()
-    faq._load_searcher.cache_clear()
 
 
 async def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
@@ -112,11 +102,9 @@ async def test_a_message_too_long_asks_to_rephrase(small_searcher):
 @pytest.mark.parametrize(
     ("intent", "offer", "response", "slots"),
     [
-        ("affirm", "human", "utter_handoff", {}),
         ("affirm", "feedback", "utter_feedback_thanks", {"faq_feedback": "helpful"}),
-        ("deny", "feedback", "utter_feedback_sorry", {"faq_feedback": "not_helpful"}),
-        ("deny", "clarify", "utter_not_found", {}),
         ("deny", None, "utter_anything_else", {}),
+        ("affirm", None, "utter_anything_else", {}),
     ],
 )
 async def test_yes_or_no_answers_the_last_offer(intent, offer, response, slots):
@@ -125,5 +113,5 @@ async def test_yes_or_no_answers_the_last_offer(intent, offer, response, slots):
     )
     assert messages[0]["response"] == response
     values = slot_values(events)
-    assert values.pop("pending_offer") == ("human" if offer == "clarify" else None)
+    assert values.pop("pending_offer") is None
     assert values == slots

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions import customers
+from actions import database
 from actions.dialogue import ActionDetectLanguage, ActionGreet
 from bot.identity import sign
 from bot.models import Conversation, Customer, Identity
@@ -17,11 +17,11 @@ SECRET = "greeting-secret"
 
 
 @pytest.fixture()
-async def profiles(sessions, database_url, monkeypatch):
+async def profiles(sessions, database_url, monkeypatch, actions_database):
     """A database with one verified customer, Li Lei, who last wrote in Chinese."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("IDENTITY_SECRET", SECRET)
-    monkeypatch.setattr(customers, "_sessions", None)
+    database.reset()
     now = datetime.now(UTC)
     async with sessions() as session, session.begin():
         li = Customer(name="Li Lei", language="zh", tags=[])
@@ -34,8 +34,9 @@ async def profiles(sessions, database_url, monkeypatch):
             )
         )
     yield
-    sessions_, _ = customers._session_factory()
+    sessions_, _ = database.database()
     await sessions_.kw["bind"].dispose()
+    database.reset()
 
 
 def signed(customer_id: str, secret: str = SECRET) -> dict:
@@ -76,6 +77,6 @@ async def test_a_returning_customer_keeps_the_language_they_used_last(profiles):
 
 async def test_without_a_database_the_greeting_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'app.db'}")
-    monkeypatch.setattr(customers, "_sessions", None)
+    database.reset()
     _, messages = await run(ActionGreet(), tracker("hi", "greet"))
     assert messages[0]["response"] == "utter_greet"

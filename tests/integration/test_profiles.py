@@ -72,6 +72,17 @@ def wait_for_ingestion(assistant: Assistant, senders: list[str], expected: int, 
         time.sleep(0.5)
 
 
+def bot_cli(assistant: Assistant, *args: str) -> subprocess.CompletedProcess:
+    """``python -m bot ARGS`` on the assistant's database, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**os.environ, "DATABASE_URL": assistant.settings.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def bot_texts(replies: list[dict]) -> list[str]:
     return [reply["text"] for reply in replies if reply.get("text")]
 
@@ -140,13 +151,7 @@ def test_profile_command_prints_the_timeline_as_json(assistant):
     sender = f"cli-{uuid.uuid4().hex[:8]}"
     replies = bot_texts(assistant.send("How do I reset my password?", sender))
     wait_for_ingestion(assistant, [sender], expected=1 + len(replies))
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "profile", sender, "--json"],
-        env={**os.environ, "DATABASE_URL": assistant.settings.database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = bot_cli(assistant, "profile", sender, "--json")
     assert result.returncode == 0, result.stderr
     profile = json.loads(result.stdout)
     assert [i["text"] for i in profile["interactions"]][:2] == [
@@ -155,13 +160,7 @@ def test_profile_command_prints_the_timeline_as_json(assistant):
     ]
     assert profile["counts"]["questions"] == 1
 
-    missing = subprocess.run(
-        [sys.executable, "-m", "bot", "profile", "nobody-at-all", "--json"],
-        env={**os.environ, "DATABASE_URL": assistant.settings.database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    missing = bot_cli(assistant, "profile", "nobody-at-all", "--json")
     assert missing.returncode == 1 and "no customer" in missing.stderr and not missing.stdout
 
 
@@ -175,25 +174,12 @@ def test_a_deleted_customer_leaves_no_text_in_either_database(request, stack):
     replies += bot_texts(assistant.send(f"and {marker} again", sender))
     other = bot_texts(assistant.send("where is my order", bystander))
     wait_for_ingestion(assistant, [sender, bystander], expected=2 + len(replies) + 1 + len(other))
-    env = {**os.environ, "DATABASE_URL": assistant.settings.database_url}
 
-    exported = subprocess.run(
-        [sys.executable, "-m", "bot", "customers", "export", sender],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    exported = bot_cli(assistant, "customers", "export", sender)
     assert exported.returncode == 0, exported.stderr
     assert marker in exported.stdout and json.loads(exported.stdout)["customer"]["interactions"]
 
-    deleted = subprocess.run(
-        [sys.executable, "-m", "bot", "customers", "delete", sender],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    deleted = bot_cli(assistant, "customers", "delete", sender)
     assert deleted.returncode == 0, deleted.stderr
 
     async def scan() -> tuple[list[str], ...]:

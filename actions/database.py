@@ -1,0 +1,26 @@
+"""The application database, as the action server reaches it."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db import create_engine, session_factory
+from bot.settings import Settings
+
+_state: tuple[async_sessionmaker[AsyncSession], Settings] | None = None
+
+
+def database() -> tuple[async_sessionmaker[AsyncSession], Settings]:
+    """Sessions and settings, made on first use inside the action server's event loop (which
+    the engine binds to)."""
+    global _state
+    if _state is None:
+        settings = Settings()
+        _state = (session_factory(create_engine(settings.database_url)), settings)
+    return _state
+
+
+def reset() -> None:
+    """Forget the engine (tests run each in a new event loop)."""
+    global _state
+    _state = None

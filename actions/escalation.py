@@ -1,0 +1,221 @@
+"""Handing a conversation to people, keeping quiet while they have it, and taking it back.
+
+- :func:`escalate` opens a ticket (or finds the open one) and tells the customer honestly when to
+  expect a reply; the ``handoff_ticket`` slot then marks the conversation as handed over.
+- :func:`handoff_turn` runs first in every turn: while the ticket is open, the bot says nothing
+  (the customer's message reaches the agents through the event stream), except for one
+  acknowledgement.
+- ``action_deliver_outbox`` is run by the web service through Rasa's HTTP API: it utters the
+  agents' pending replies into the customer's channel and, once the ticket is resolved, asks for
+  a rating. Every message carries its outbox id, and the action skips ids the tracker already
+  holds, so a retried delivery never sends a reply twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.database import database
+from bot.availability import BusinessHours, agents_online
+from bot.escalations import ACTIVE, open_ticket, rate
+from bot.models import Conversation, EscalationReason, OutboxKind, OutboxMessage, Ticket
+
+log = logging.getLogger(__name__)
+
+NOT_QUESTIONS = {
+    "request_human",
+    "affirm",
+    "deny",
+    "feedback_helpful",
+    "feedback_not_helpful",
+    "greet",
+    "goodbye",
+    "thanks",
+    "choose_faq",
+    "rate",
+}
+
+
+def _question(tracker: Tracker) -> str | None:
+    """The customer's latest message that reads like their question (not a button or a yes)."""
+    fallback = None
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        if not text or text.startswith("/"):
+            continue
+        fallback = fallback or text
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in NOT_QUESTIONS:
+            return text
+    return fallback
+
+
+def _candidates(tracker: Tracker) -> list[dict]:
+    offered = tracker.get_slot("faq_candidates")
+    if offered:
+        return list(offered)
+    if tracker.get_slot("faq_id"):
+        return [{"id": tracker.get_slot("faq_id"), "score": tracker.get_slot("faq_score")}]
+    return []
+
+
+async def _expectation(session, settings) -> str:
+    """``soon`` (open, someone online), ``later`` (open, nobody online) or ``closed``."""
+    hours = BusinessHours.parse(settings.business_hours, settings.business_timezone)
+    if not hours.is_open():
+        return "closed"
+    return "soon" if await agents_online(session, settings.agent_online_seconds) else "later"
+
+
+async def escalate(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: EscalationReason
+) -> list[EventType]:
+    """Open a ticket for this conversation and tell the customer what happens next."""
+    sessions, settings = database()
+    metadata = tracker.latest_message.get("metadata") or {}
+    try:
+        async with sessions() as session, session.begin():
+            ticket, _ = await open_ticket(
+                session,
+                tracker.sender_id,
+                reason,
+                _question(tracker),
+                _candidates(tracker),
+                tracker.get_latest_input_channel(),
+                metadata,
+                settings.identity_secret.get_secret_value(),
+            )
+            expectation = await _expectation(session, settings)
+    except Exception:
+        log.exception("cannot open a ticket for %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_handoff_unavailable")
+        return [SlotSet("pending_offer", None)]
+    dispatcher.utter_message(
+        response=f"utter_handoff_{expectation}", hours=settings.business_hours, ticket=ticket.id
+    )
+    return [
+        SlotSet("handoff_ticket", str(ticket.id)),
+        SlotSet("handoff_acknowledged", False),
+        SlotSet("pending_offer", None),
+        SlotSet("not_found_in_a_row", 0.0),
+    ]
+
+
+async def handoff_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Events that keep the bot quiet while people have the conversation; [] when they do not."""
+    ticket_id = tracker.get_slot("handoff_ticket")
+    if not ticket_id:
+        return []
+    sessions, settings = database()
+    try:
+        async with sessions() as session:
+            ticket = await session.get(Ticket, int(ticket_id))
+            still_open = ticket is not None and ticket.status in ACTIVE
+            expectation = await _expectation(session, settings) if still_open else None
+    except Exception:  # unsure: stay quiet rather than talk over an agent
+        log.exception("cannot check ticket %s; staying in handoff", ticket_id)
+        still_open, expectation = True, None
+    if not still_open:  # resolved, and the resume message has not come through yet
+        return [SlotSet("handoff_ticket", None), SlotSet("handoff_acknowledged", None)]
+    events: list[EventType] = []
+    if not tracker.get_slot("handoff_acknowledged"):
+        dispatcher.utter_message(
+            response=f"utter_handoff_ack_{expectation or 'later'}", hours=settings.business_hours
+        )
+        events.append(SlotSet("handoff_acknowledged", True))
+    return [*events, FollowupAction("action_listen")]
+
+
+class ActionEscalate(Action):
+    """The customer asked for a person, or complained."""
+
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        complained = tracker.get_intent_of_latest_message() == "complain"
+        reason = EscalationReason.COMPLAINT if complained else EscalationReason.REQUESTED
+        return await escalate(dispatcher, tracker, reason)
+
+
+class ActionDeliverOutbox(Action):
+    """Utters what the console queued for this conversation (run through Rasa's HTTP API)."""
+
+    def name(self) -> str:
+        return "action_deliver_outbox"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        sessions, _ = database()
+        async with sessions() as session:
+            pending = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .join(Conversation, OutboxMessage.conversation_id == Conversation.id)
+                    .where(
+                        Conversation.sender_id == tracker.sender_id,
+                        OutboxMessage.delivered_at.is_(None),
+                    )
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
+        delivered = {
+            (event.get("metadata") or {}).get("outbox_id")
+            for event in tracker.events
+            if event.get("event") == "bot"
+        }
+        events: list[EventType] = []
+        for message in pending:
+            if message.id in delivered:
+                continue
+            if message.kind == OutboxKind.RESUME.value:
+                dispatcher.utter_message(response="utter_ask_rating", outbox_id=message.id)
+                events += [
+                    SlotSet("handoff_ticket", None),
+                    SlotSet("handoff_acknowledged", None),
+                    SlotSet("pending_offer", "rating"),
+                ]
+            else:
+                dispatcher.utter_message(
+                    text=message.text, outbox_id=message.id, agent_name=message.agent_name
+                )
+        # Run from the HTTP API, outside a turn: end as a turn ends, listening, so that the
+        # customer's next message starts a turn the rules recognise.
+        return [*events, ActionExecuted("action_listen")]
+
+
+class ActionRecordRating(Action):
+    """The customer's 1-5 rating of the help they got, onto the ticket."""
+
+    def name(self) -> str:
+        return "action_record_rating"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            score = int(float(tracker.get_slot("rating")))
+        except (TypeError, ValueError):
+            score = 0
+        if not 1 <= score <= 5:
+            dispatcher.utter_message(response="utter_ask_rating")
+            return [SlotSet("rating", None)]
+        sessions, _ = database()
+        try:
+            async with sessions() as session, session.begin():
+                await rate(session, tracker.sender_id, score)
+        except Exception:
+            log.exception("cannot record the rating of %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_rating_thanks")
+        return [SlotSet("pending_offer", None)]

@@ -1,0 +1,119 @@
+"""The console's server-rendered pages: sign-in, the queue, a ticket with its conversation.
+
+Templates escape everything (Jinja2 autoescape); the pages' script only inserts text.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.auth import AuthError, TooManyAttempts, sign_in, sign_out
+from bot.console import live
+from bot.console.api import set_login_csrf_cookie, set_session_cookie
+from bot.console.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_agent
+from bot.console.views import ticket_detail, ticket_list
+from bot.keys import SESSIONS
+
+HERE = Path(__file__).resolve().parent
+
+
+def _login_page(
+    request: web.Request, error: str | None = None, username: str = "", status: int = 200
+) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    page = aiohttp_jinja2.render_template(
+        "login.html",
+        request,
+        {"agent": None, "csrf_token": token, "error": error, "username": username},
+        status=status,
+    )
+    set_login_csrf_cookie(page, request, token)
+    return page
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return _login_page(request)
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", ""))
+    try:
+        async with request.app[SESSIONS]() as session:
+            token, _ = await sign_in(
+                session, username, str(form.get("password", "")), request.remote or "unknown"
+            )
+    except AuthError as exc:
+        status = 429 if isinstance(exc, TooManyAttempts) else 401
+        return _login_page(request, str(exc), username, status)
+    response = web.HTTPSeeOther("/console/")
+    set_session_cookie(response, request, token)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session, session.begin():
+        await sign_out(session, request.cookies.get(SESSION_COOKIE))
+    response = web.HTTPSeeOther("/console/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+@aiohttp_jinja2.template("queue.html")
+async def queue(request: web.Request) -> dict:
+    query = request.query
+    filters = {
+        "status": query.get("status", "active"),
+        "channel": query.get("channel", ""),
+        "reason": query.get("reason", ""),
+        "age": query.get("age", ""),
+    }
+    age = int(filters["age"]) if filters["age"].isdigit() else None
+    async with request.app[SESSIONS]() as session:
+        tickets = await ticket_list(
+            session,
+            status=filters["status"] or None,
+            channel=filters["channel"] or None,
+            reason=filters["reason"] or None,
+            max_age_minutes=age,
+        )
+    return {"agent": current_agent(request), "tickets": tickets, "filters": filters}
+
+
+@aiohttp_jinja2.template("ticket.html")
+async def ticket(request: web.Request) -> dict:
+    try:
+        ticket_id = int(request.match_info["ticket_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    async with request.app[SESSIONS]() as session:
+        detail = await ticket_detail(session, ticket_id)
+    if detail is None:
+        raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
+    return {"agent": current_agent(request), "t": detail}
+
+
+async def to_queue(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console/")
+
+
+def add_routes(app: web.Application) -> None:
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    app.router.add_get("/console/login", login_form)
+    app.router.add_post("/console/login", login_submit)
+    app.router.add_post("/console/logout", logout)
+    app.router.add_get("/console", to_queue)
+    app.router.add_get("/console/", queue)
+    app.router.add_get("/console/tickets/{ticket_id}", ticket)
+    app.router.add_get("/console/events", live.events)
+    app.router.add_static("/console/static", HERE / "static", append_version=False)

@@ -1,0 +1,150 @@
+// The agent console's behaviour: live updates (server-sent events) and actions through the
+// JSON API. Everything from the server is inserted as text (textContent), never as HTML.
+(() => {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content;
+  const page = document.body.dataset.page;
+
+  async function api(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf || "" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  }
+
+  function element(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function live(handlers) {
+    const source = new EventSource("/console/events");
+    for (const [kind, handler] of Object.entries(handlers)) {
+      source.addEventListener(kind, (event) => handler(JSON.parse(event.data)));
+    }
+    return source;
+  }
+
+  function queuePage() {
+    const body = document.getElementById("tickets");
+    const empty = document.getElementById("empty");
+    const filters = new URLSearchParams(window.location.search);
+    if (!filters.has("status")) filters.set("status", "active");
+
+    async function refresh() {
+      const { tickets } = await api("GET", `/api/tickets?${filters}`);
+      const rows = tickets.map((t) => {
+        const row = element("tr", null, `priority-${t.priority}`);
+        row.dataset.ticket = t.id;
+        const idCell = element("td");
+        const link = element("a", t.id);
+        link.href = `/console/tickets/${t.id}`;
+        idCell.append(link);
+        row.append(
+          idCell,
+          element("td", t.created_at),
+          element("td", t.status),
+          element("td", t.reason),
+          element("td", t.channel || ""),
+          element("td", t.customer.name || `#${t.customer.id}`),
+          element("td", t.question || ""),
+          element("td", t.assigned_to || ""),
+        );
+        return row;
+      });
+      body.replaceChildren(...rows);
+      empty.hidden = rows.length > 0;
+    }
+
+    live({ ticket: refresh });
+  }
+
+  function ticketPage() {
+    const root = document.querySelector(".ticket");
+    const ticketId = root.dataset.ticket;
+    const conversation = root.dataset.conversation;
+    const status = document.getElementById("reply-status");
+
+    async function refresh() {
+      const t = await api("GET", `/api/tickets/${ticketId}`);
+      document.getElementById("status").textContent = t.status;
+      document.getElementById("assignee").textContent = t.assigned_to || "nobody";
+      document.getElementById("transcript").replaceChildren(
+        ...t.transcript.map((m) => {
+          const item = element("li", null, `msg ${m.direction}`);
+          item.append(element("span", m.direction, "who"), " ", element("span", m.text || "", "text"));
+          return item;
+        }),
+      );
+      document.getElementById("notes").replaceChildren(
+        ...t.notes.map((n) => element("li", `${n.agent || ""}: ${n.text}`)),
+      );
+    }
+
+    async function act(path, body, done) {
+      try {
+        await api("POST", `/api/tickets/${ticketId}/${path}`, body);
+        status.textContent = done;
+        await refresh();
+      } catch (error) {
+        status.textContent = `Could not ${path}: ${error.message}`;
+      }
+    }
+
+    document.getElementById("reply-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = document.getElementById("reply-text");
+      await act("reply", { text: text.value }, "Reply sent.");
+      text.value = "";
+    });
+    document.getElementById("claim").addEventListener("click", () => act("claim", undefined, "Claimed."));
+    document.getElementById("reopen").addEventListener("click", () => act("reopen", undefined, "Reopened."));
+    document.getElementById("resolve-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      act("resolve", { note: document.getElementById("resolve-note").value }, "Resolved.");
+    });
+    document.getElementById("note-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = document.getElementById("note-text");
+      await act("notes", { text: text.value }, "Note added.");
+      text.value = "";
+    });
+    document.getElementById("faq-search").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const query = document.getElementById("faq-query").value;
+      const results = document.getElementById("faq-results");
+      try {
+        const { results: found } = await api("GET", `/api/faq/search?q=${encodeURIComponent(query)}`);
+        results.replaceChildren(
+          ...found.map((r) => {
+            const item = element("li");
+            const use = element("button", "Insert");
+            use.type = "button";
+            use.addEventListener("click", () => {
+              document.getElementById("reply-text").value = r.answer;
+            });
+            item.append(element("strong", r.question), " ", element("span", r.answer), " ", use);
+            return item;
+          }),
+        );
+      } catch (error) {
+        results.replaceChildren(element("li", `Search failed: ${error.message}`));
+      }
+    });
+
+    live({
+      conversation: (data) => data.conversation === conversation && refresh(),
+      ticket: (data) => String(data.id) === ticketId && refresh(),
+    });
+  }
+
+  if (page === "queue") queuePage();
+  if (page === "ticket") ticketPage();
+})();

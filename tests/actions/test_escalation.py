@@ -1,0 +1,220 @@
+"""Escalation triggers, the quiet bot during handoff, delivery of agents' replies, ratings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from sqlalchemy import select
+
+from actions import database
+from actions.dialogue import ActionDetectLanguage, ActionHandleYesNo, ActionRecordFeedback
+from actions.escalation import ActionDeliverOutbox, ActionEscalate, ActionRecordRating
+from actions.faq import ActionAnswerFaq
+from bot.escalations import Actor, reply, resolve
+from bot.models import Agent, Ticket
+from tests.actions.test_actions import run, slot_values
+
+
+def conversation(*turns: tuple[str, str], sender="web-esc", **slots) -> Tracker:
+    """A tracker whose history holds ``turns`` of (text, intent), the last one latest."""
+    events = []
+    for text, intent in turns:
+        ranked = {"name": intent, "confidence": 0.9}
+        events.append(
+            {
+                "event": "user",
+                "text": text,
+                "parse_data": {"intent": ranked, "intent_ranking": [ranked]},
+                "metadata": {},
+                "input_channel": "socketio",
+            }
+        )
+    latest = events[-1]
+    message = {
+        "text": latest["text"],
+        "intent": latest["parse_data"]["intent"],
+        "intent_ranking": latest["parse_data"]["intent_ranking"],
+        "metadata": {},
+    }
+    return Tracker(sender, slots, message, events, False, None, {}, "action_listen")
+
+
+async def agent(name: str = "Ann", role: str = "admin", online: bool = False) -> Actor:
+    sessions, _ = database.database()
+    async with sessions() as session, session.begin():
+        row = Agent(
+            username=name.lower(),
+            display_name=name,
+            password_hash="not used here",
+            role=role,
+            created_at=datetime.now(UTC),
+            last_seen_at=datetime.now(UTC) if online else None,
+        )
+        session.add(row)
+        await session.flush()
+        return Actor(row.id, row.display_name, row.role)
+
+
+async def tickets() -> list[Ticket]:
+    sessions, _ = database.database()
+    async with sessions() as session:
+        return list((await session.scalars(select(Ticket).order_by(Ticket.id))).all())
+
+
+async def test_asking_for_a_person_opens_a_ticket_with_the_question():
+    t = conversation(
+        ("my parcel arrived broken and the box was wet", "ask_question"),
+        ("talk to a human", "request_human"),
+        faq_candidates=[{"id": "return_policy", "score": 0.31}],
+    )
+    events, messages = await run(ActionEscalate(), t)
+    [ticket] = await tickets()
+    assert ticket.reason == "requested" and ticket.status == "open"
+    assert ticket.question == "my parcel arrived broken and the box was wet"
+    assert ticket.candidates == [{"id": "return_policy", "score": 0.31}]
+    assert ticket.channel == "socketio" and ticket.priority == "normal"
+    assert messages[0]["response"] == "utter_handoff_later"  # open hours, nobody online
+    assert slot_values(events)["handoff_ticket"] == str(ticket.id)
+
+
+async def test_the_promise_is_honest_about_agents_online_and_hours(monkeypatch):
+    await agent(online=True)
+    _, messages = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    assert messages[0]["response"] == "utter_handoff_soon"
+
+    monkeypatch.setenv("BUSINESS_HOURS", "00:00-00:01")  # closed (but for one minute a day)
+    database.reset()
+    _, messages = await run(
+        ActionEscalate(), conversation(("agent please", "request_human"), sender="web-late")
+    )
+    if datetime.now(UTC).astimezone().strftime("%H:%M") != "00:00":
+        assert messages[0]["response"] == "utter_handoff_closed"
+
+
+async def test_a_second_escalation_joins_the_open_ticket():
+    await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    await run(ActionEscalate(), conversation(("this is terrible service", "complain")))
+    assert len(await tickets()) == 1
+
+
+async def test_a_complaint_is_escalated_with_high_priority():
+    await run(ActionEscalate(), conversation(("this is terrible service", "complain")))
+    [ticket] = await tickets()
+    assert ticket.reason == "complaint" and ticket.priority == "high"
+
+
+@pytest.mark.parametrize(
+    ("action", "intent", "slots", "reason"),
+    [
+        (ActionHandleYesNo, "affirm", {"pending_offer": "human"}, "requested"),
+        (ActionHandleYesNo, "deny", {"pending_offer": "feedback"}, "not_helpful"),
+        (ActionHandleYesNo, "deny", {"pending_offer": "clarify"}, "clarification_refused"),
+        (ActionRecordFeedback, "feedback_not_helpful", {}, "not_helpful"),
+    ],
+)
+async def test_every_trigger_records_its_reason(action, intent, slots, reason):
+    t = conversation(("how do I return a gift", "ask_question"), ("/x", intent), **slots)
+    _, messages = await run(action(), t)
+    [ticket] = await tickets()
+    assert ticket.reason == reason
+    assert ticket.question == "how do I return a gift"
+    assert messages[-1]["response"] == "utter_handoff_later"
+
+
+async def test_two_not_found_in_a_row_escalate(small_searcher):
+    question = "can I bring my llama to the pickup point"
+    events, messages = await run(ActionAnswerFaq(), conversation((question, "ask_question")))
+    assert messages[0]["response"] == "utter_not_found" and await tickets() == []
+    assert slot_values(events)["not_found_in_a_row"] == 1.0
+
+    events, messages = await run(
+        ActionAnswerFaq(),
+        conversation((question, "ask_question"), (question, "ask_question"), not_found_in_a_row=1),
+    )
+    [ticket] = await tickets()
+    assert ticket.reason == "not_found"
+    assert messages[-1]["response"] == "utter_handoff_later"
+
+
+async def test_while_people_have_it_the_bot_acknowledges_once_then_stays_quiet():
+    events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    ticket_id = slot_values(events)["handoff_ticket"]
+
+    t = conversation(("hello? anyone?", "greet"), handoff_ticket=ticket_id, language="en")
+    events, messages = await run(ActionDetectLanguage(), t)
+    assert [m["response"] for m in messages] == ["utter_handoff_ack_later"]
+    assert SlotSet("handoff_acknowledged", True) in events
+    assert events[-1] == FollowupAction("action_listen")
+
+    t = conversation(
+        ("where is my order", "ask_question"),
+        handoff_ticket=ticket_id,
+        handoff_acknowledged=True,
+        language="en",
+    )
+    events, messages = await run(ActionDetectLanguage(), t)
+    assert messages == [] and events == [FollowupAction("action_listen")]
+
+
+async def test_after_the_ticket_is_resolved_the_bot_answers_again():
+    events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    ticket_id = int(slot_values(events)["handoff_ticket"])
+    sessions, _ = database.database()
+    async with sessions() as session, session.begin():
+        await resolve(session, ticket_id, "done", await agent())
+    t = conversation(("where is my order", "ask_question"), handoff_ticket=str(ticket_id))
+    events, messages = await run(ActionDetectLanguage(), t)
+    assert messages == []
+    assert FollowupAction("action_listen") not in events
+    assert SlotSet("handoff_ticket", None) in events
+
+
+async def test_outbox_replies_are_uttered_once_each_then_the_rating_prompt():
+    events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    ticket_id = int(slot_values(events)["handoff_ticket"])
+    sessions, _ = database.database()
+    ann = await agent()
+    async with sessions() as session, session.begin():
+        first = await reply(session, ticket_id, "Hi, I'm Ann. Let me check.", ann)
+        second = await reply(session, ticket_id, "Your refund is on its way.", ann)
+        await resolve(session, ticket_id, None, ann)  # queues the bot's return
+    t = conversation(("agent please", "request_human"), handoff_ticket=str(ticket_id))
+    t.events.append({"event": "bot", "text": first.text, "metadata": {"outbox_id": first.id}})
+    events, messages = await run(ActionDeliverOutbox(), t)
+    assert [m.get("text") for m in messages[:1]] == [second.text]  # the first went out already
+    assert messages[0]["outbox_id"] == second.id and messages[0]["agent_name"] == "Ann"
+    assert messages[1]["response"] == "utter_ask_rating"
+    assert slot_values(events) == {
+        "handoff_ticket": None,
+        "handoff_acknowledged": None,
+        "pending_offer": "rating",
+    }
+
+
+async def test_a_rating_lands_on_the_resolved_ticket():
+    events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    ticket_id = int(slot_values(events)["handoff_ticket"])
+    ann = await agent()
+    sessions, _ = database.database()
+    async with sessions() as session, session.begin():
+        await resolve(session, ticket_id, None, ann)
+    _, messages = await run(
+        ActionRecordRating(), conversation(('/rate{"rating": 4}', "rate"), rating=4.0)
+    )
+    assert messages[0]["response"] == "utter_rating_thanks"
+    assert (await tickets())[0].satisfaction == 4
+
+    _, messages = await run(ActionRecordRating(), conversation(("9 stars", "rate"), rating=9.0))
+    assert messages[0]["response"] == "utter_ask_rating"  # out of range: asked again
+    assert (await tickets())[0].satisfaction == 4
+
+
+async def test_without_a_database_the_customer_gets_other_ways_to_reach_us(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'app.db'}")
+    database.reset()
+    events, messages = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    assert messages[0]["response"] == "utter_handoff_unavailable"
+    assert "handoff_ticket" not in slot_values(events)
