@@ -64,16 +64,25 @@ async def resolve_conversation(
 async def _identified(
     session: AsyncSession, kind: IdentityKind, value: str, verified: bool
 ) -> Customer:
-    identity = await session.scalar(
-        select(Identity).where(Identity.kind == kind.value, Identity.value == value)
-    )
-    if identity is not None:
-        return await session.get(Customer, identity.customer_id)
-    customer = Customer(tags=[])
-    session.add(customer)
-    await session.flush()
-    session.add(Identity(customer_id=customer.id, kind=kind.value, value=value, verified=verified))
-    return customer
+    """The customer with this identity, created with it if new."""
+    found = select(Identity).where(Identity.kind == kind.value, Identity.value == value)
+    identity = await session.scalar(found)
+    if identity is None:
+        try:
+            # The ingestion worker and the action server may meet a new customer at once.
+            async with session.begin_nested():
+                customer = Customer(tags=[])
+                session.add(customer)
+                await session.flush()
+                session.add(
+                    Identity(
+                        customer_id=customer.id, kind=kind.value, value=value, verified=verified
+                    )
+                )
+            return customer
+        except IntegrityError:
+            identity = await session.scalar(found)
+    return await session.get(Customer, identity.customer_id)
 
 
 async def _move(session: AsyncSession, conversation: Conversation, target: Customer) -> None:

@@ -274,6 +274,26 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class FaqAddition(Base):
+    """What agents taught the bot: a new FAQ entry, or a question for an existing one.
+
+    The index is built from the FAQ source files plus these rows (see :mod:`bot.knowledge`).
+    """
+
+    __tablename__ = "faq_additions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "entry" or "variant"
+    language: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(100))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class BrokerEvent(Base):
     """Rasa's SQL event broker table, which Rasa writes and the ingestion worker drains.
 

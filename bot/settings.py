@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     business_hours: str = "09:00-21:00"
     business_timezone: str = "Asia/Shanghai"
     agent_online_seconds: float = Field(60.0, gt=0)
+    # The FAQ's source files (YAML/CSV), which the web service merges with agents' additions.
+    faq_sources: Path = Path("data/faq")
     # Console cookies only over HTTPS: set when the web service is served through TLS.
     cookie_secure: bool = False
     # The first admin of a fresh deployment, created at start when no admin exists yet.

@@ -23,6 +23,7 @@ from bot.db import create_engine, session_factory
 from bot.delivery import OutboxDelivery
 from bot.ingestion import Changes, IngestionWorker, Ingestor
 from bot.keys import BUS, DELIVERY, ENGINE, FAQ, INGESTION, SESSIONS, SETTINGS
+from bot.knowledge import rebuild_index
 from bot.models import Agent, AgentRole
 from bot.rabbitmq import RabbitMQIngestionWorker
 from bot.settings import Settings
@@ -78,6 +79,17 @@ async def _first_admin(app: web.Application) -> AsyncIterator[None]:
                     log.info("created the first admin, %r", settings.admin_username)
                 except AuthError as exc:
                     log.error("cannot create the first admin: %s", exc)
+    yield
+
+
+async def _faq_index(app: web.Application) -> AsyncIterator[None]:
+    """Publish the FAQ with agents' additions before anyone searches it."""
+    settings = app[SETTINGS]
+    try:
+        result = await rebuild_index(app[SESSIONS], [settings.faq_sources])
+        log.info("FAQ index %s (%d entries) is current", result.version, result.entries)
+    except Exception:
+        log.exception("cannot build the FAQ index from %s and the additions", settings.faq_sources)
     yield
 
 
@@ -146,6 +158,7 @@ def create_app(settings: Settings) -> web.Application:
     app[FAQ] = FaqLookup()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_first_admin)
+    app.cleanup_ctx.append(_faq_index)
     app.cleanup_ctx.append(_ingestion)
     app.cleanup_ctx.append(_delivery)
     app.on_cleanup.append(_close_faq)

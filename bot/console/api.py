@@ -23,6 +23,7 @@ from bot.console.security import (
 from bot.console.views import STATUSES, ticket_detail, ticket_list
 from bot.escalations import Actor, TicketError, add_note, assign, claim, reopen, reply, resolve
 from bot.keys import BUS, DELIVERY, FAQ, SESSIONS, SETTINGS
+from bot.knowledge import Addition, KnowledgeError, add_to_faq, rebuild_index
 from bot.models import Customer
 from bot.privacy import export_customer
 from bot.profiles import profile_document
@@ -230,6 +231,36 @@ async def faq_search(request: web.Request) -> web.Response:
     return web.json_response({"results": results})
 
 
+async def add_faq(request: web.Request) -> web.Response:
+    """POST /api/faq: teach the bot an agent's answer (a new entry or a new question for one),
+    then rebuild the index; the bot answers with it within a few seconds."""
+    body = await _body(request)
+    addition = Addition(
+        kind=str(body.get("kind", "")),
+        entry_id=str(body.get("entry_id", "")).strip(),
+        language=str(body.get("language", "")),
+        question=str(body.get("question", "")),
+        answer=str(body["answer"]) if body.get("answer") is not None else None,
+        category=str(body["category"]).strip() if body.get("category") else None,
+    )
+    ticket_id = body.get("ticket_id")
+    if ticket_id is not None and not isinstance(ticket_id, int):
+        raise _error(web.HTTPBadRequest, "ticket_id must be a number")
+    sources = [request.app[SETTINGS].faq_sources]
+    try:
+        async with request.app[SESSIONS]() as session, session.begin():
+            row = await add_to_faq(
+                session, sources, addition, current_agent(request).agent_id, ticket_id
+            )
+    except KnowledgeError as exc:
+        raise _error(web.HTTPBadRequest, str(exc)) from None
+    result = await rebuild_index(request.app[SESSIONS], sources)
+    return web.json_response(
+        {"id": row.id, "entry_id": row.entry_id, "kind": row.kind, "version": result.version},
+        status=201,
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/login", login_token)
     app.router.add_post("/api/login", login)
@@ -243,5 +274,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/tickets/{ticket_id}/assign", assign_ticket)
     app.router.add_post("/api/tickets/{ticket_id}/notes", note_ticket)
     app.router.add_get("/api/faq/search", faq_search)
+    app.router.add_post("/api/faq", add_faq)
     app.router.add_get("/api/customers/{customer_id}", get_customer)
     app.router.add_get("/api/customers/{customer_id}/export", export_customer_data)

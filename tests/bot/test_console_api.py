@@ -21,6 +21,8 @@ from tests.bot.conftest import PASSWORDS, a_ticket, sign_in
         ("POST", "/api/tickets/1/resolve"),
         ("GET", "/api/customers/1"),
         ("GET", "/api/customers/1/export"),
+        ("GET", "/api/faq/search?q=refund"),
+        ("POST", "/api/faq"),
     ],
 )
 async def test_the_api_refuses_calls_without_a_session(client, method, path):

@@ -48,6 +48,12 @@ async def test_customer_text_is_shown_as_text(client, sessions):
     attack = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     ticket_id = await a_ticket(sessions, question=attack)
     await sign_in_form(client)
+    queue = await (await client.get("/console/")).text()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', queue)[1]
+    replied = await client.post(
+        f"/api/tickets/{ticket_id}/reply", json={"text": attack}, headers={"X-CSRF-Token": csrf}
+    )
+    assert replied.status == 200
     for path in ("/console/", f"/console/tickets/{ticket_id}"):
         html = await (await client.get(path)).text()
         assert attack not in html

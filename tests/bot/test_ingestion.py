@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -243,3 +244,22 @@ async def test_conversations_keep_their_order_across_batches(sessions):
     async with sessions() as session:
         conversation = await session.scalar(select(Conversation))
         assert conversation.channel == "rest"
+
+
+async def test_meeting_a_new_customer_in_several_places_at_once_makes_one(sessions):
+    """The ingestion worker and the action server may both meet a new conversation first."""
+    from datetime import UTC, datetime
+
+    from bot.conversations import resolve_conversation
+
+    async def meet() -> int:
+        async with sessions() as session, session.begin():
+            conversation = await resolve_conversation(
+                session, "web-race", {}, "socketio", datetime.now(UTC), SECRET
+            )
+            return conversation.id
+
+    ids = await asyncio.gather(*(meet() for _ in range(8)))
+    assert len(set(ids)) == 1
+    assert await count(sessions, Customer) == 1
+    assert await count(sessions, Identity) == 1

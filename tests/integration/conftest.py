@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -67,9 +68,12 @@ def start_stack(
     work: Path, model: Path, database_url: str, ports: tuple[int, int, int], **extra
 ) -> tuple[Assistant, list[ManagedProcess]]:
     """Migrate ``database_url`` and start web, action and Rasa servers on ``ports``."""
-    index_dir = Path(os.environ.get("FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
-    if not (index_dir / "CURRENT").is_file():
-        pytest.fail(f"no FAQ index in {index_dir}: run `make index` (make test does)")
+    built = Path(os.environ.get("TEST_FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
+    if not (built / "CURRENT").is_file():
+        pytest.fail(f"no FAQ index in {built}: run `make index` (make test does)")
+    # A copy per stack: what agents add to the FAQ in one test must not reach the others.
+    index_dir = work / "faq_index"
+    shutil.copytree(built, index_dir, symlinks=True)
     os.environ["FAQ_INDEX_DIR"] = str(index_dir)
     rasa_port, action_port, web_port = ports
     settings = Settings(

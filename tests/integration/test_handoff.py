@@ -142,3 +142,40 @@ def test_the_api_refuses_strangers(assistant: Assistant):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401
+
+
+def test_an_agents_answer_added_to_the_faq_is_then_the_bots(assistant: Assistant, console: Console):
+    question = "Can I pay with seashells?"
+    sender = f"learn-{uuid.uuid4().hex[:8]}"
+    assert texts(assistant.send(question, sender))[0].startswith("Sorry, I couldn't find")
+    assert texts(assistant.send("yes", sender))[0].startswith("I've passed this to our team")
+    ticket_id = int(assistant.tracker(sender)["slots"]["handoff_ticket"])
+    answer = "We take cards, Alipay and WeChat Pay, but no seashells."
+    console.call("POST", f"/api/tickets/{ticket_id}/reply", {"text": answer})
+
+    added = console.call(
+        "POST",
+        "/api/faq",
+        {
+            "kind": "entry",
+            "entry_id": "payment_seashells",
+            "category": "payment",
+            "language": "en",
+            "question": question,
+            "answer": answer,
+            "ticket_id": ticket_id,
+        },
+    )
+    assert added["entry_id"] == "payment_seashells" and added["version"]
+
+    asker = f"learned-{uuid.uuid4().hex[:8]}"
+    replies = until(
+        lambda: (
+            (r := texts(assistant.send(question, f"{asker}-{time.monotonic_ns()}")))
+            and r[0] == answer
+            and r
+        ),
+        timeout=30,
+        what="the action server to switch to the new index",
+    )
+    assert replies[0] == answer

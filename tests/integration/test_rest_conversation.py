@@ -18,7 +18,7 @@ def new_sender() -> str:
 
 @pytest.fixture(scope="module")
 def faq(assistant):
-    return load_index(os.environ["FAQ_INDEX_DIR"])
+    return load_index(os.environ["FAQ_INDEX_DIR"])  # the stack's copy
 
 
 def slots(assistant, sender: str) -> dict:

@@ -139,6 +139,27 @@
       }
     });
 
+    document.getElementById("faq-add").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = new FormData(event.target);
+      const said = document.getElementById("faq-add-status");
+      said.textContent = "Adding and rebuilding the index…";
+      try {
+        const added = await api("POST", "/api/faq", {
+          kind: form.get("kind"),
+          entry_id: form.get("entry_id"),
+          category: form.get("category"),
+          language: form.get("language"),
+          question: form.get("question"),
+          answer: form.get("answer"),
+          ticket_id: Number(ticketId),
+        });
+        said.textContent = `Added to ${added.entry_id}; the bot uses it from index ${added.version}.`;
+      } catch (error) {
+        said.textContent = `Could not add: ${error.message}`;
+      }
+    });
+
     live({
       conversation: (data) => data.conversation === conversation && refresh(),
       ticket: (data) => String(data.id) === ticketId && refresh(),
