@@ -9,6 +9,9 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 PIP_FLAGS := --disable-pip-version-check --quiet
+# The browser tests drive Debian's Chromium (Playwright brings no browser of its own here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The model is cached by a hash of everything that shapes it.
 RASA_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml .ci/requirements/rasa.txt
@@ -52,10 +55,16 @@ setup: venvs train index
 run: setup
 	$(PY) -m bot run --model $(MODEL)
 
-test: setup
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests ..."
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update && \
+	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+test: setup $(CHROMIUM)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	RASA_MODEL=$(MODEL) $(PY) -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
+	RASA_MODEL=$(MODEL) CHROMIUM=$(CHROMIUM) $(PY) -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

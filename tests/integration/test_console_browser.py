@@ -1,0 +1,180 @@
+"""The agent console in real Chromium, with a customer on Rasa's socket.io channel.
+
+An agent signs in; a customer escalates; the ticket appears on the open queue page without a
+reload; the agent's reply reaches the customer's socket; resolving asks the customer for a
+rating; "Add to FAQ" teaches the bot, which then answers the same question itself. The two
+waits the issue asks to measure are printed (run with -s to see them; bench/RESULTS.md keeps
+a run's figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+import uuid
+
+import pytest
+import socketio
+
+from bot.auth import create_agent
+from bot.db import create_engine, session_factory
+from tests.integration.conftest import Assistant
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "browser test passphrase"
+
+
+class Customer:
+    """A customer on Rasa's socket.io channel, as the widget talks to it."""
+
+    def __init__(self, rasa_url: str) -> None:
+        self.url = rasa_url
+        self.session_id = uuid.uuid4().hex
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.received: asyncio.Queue[dict] = asyncio.Queue()
+        self.client.on("bot_uttered", self.received.put)
+
+    async def __aenter__(self) -> Customer:
+        confirmed = asyncio.Event()
+        self.client.on("session_confirm", lambda _: confirmed.set())
+        await self.client.connect(self.url, transports=["websocket"])
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(confirmed.wait(), 10)
+        return self
+
+    async def __aexit__(self, *_) -> None:
+        await self.client.disconnect()
+
+    async def say(self, text: str) -> None:
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    async def hear(self, starting: str, timeout: float = 30.0) -> dict:
+        """The next bot message whose text starts with ``starting`` (others are skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no message starting with {starting!r}"
+            message = await asyncio.wait_for(self.received.get(), left)
+            if (message.get("text") or "").startswith(starting):
+                return message
+
+
+@pytest.fixture(scope="module")
+def agent(assistant: Assistant) -> str:
+    async def add() -> None:
+        engine = create_engine(assistant.settings.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                await create_agent(session, "wang", "Wang Fang", PASSWORD, "agent")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(add())
+    return "wang"
+
+
+@pytest.fixture()
+async def browser():
+    from playwright.async_api import async_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def test_an_agent_answers_a_customer_live_and_teaches_the_bot(
+    assistant: Assistant, agent: str, browser
+):
+    page = await browser.new_page()
+    await page.goto(f"{assistant.settings.web_url}/console/")
+    assert page.url.endswith("/console/login")  # no session: the sign-in form
+    await page.get_by_label("User name").fill(agent)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/console/")
+    await page.get_by_text("Wang Fang (agent)").wait_for()
+
+    question = f"Do you sell gift cards for the moon {uuid.uuid4().hex[:4]}?"
+    answer = "Not yet: our gift cards work on Earth only, in every store and online."
+    async with Customer(assistant.settings.rasa_url) as customer:
+        await customer.say(question)
+        await customer.hear("Sorry, I couldn't find an answer")
+        asked = time.perf_counter()
+        await customer.say("yes")
+        opened = await customer.hear("I've passed this to our team (ticket ")
+        ticket_id = opened["text"].split("(ticket ")[1].split(")")[0]
+
+        row = page.locator(f'tr[data-ticket="{ticket_id}"]')
+        await row.wait_for(timeout=15_000)  # live, without a reload
+        to_console = time.perf_counter() - asked
+        assert question in await row.inner_text()
+
+        await row.get_by_role("link").click()
+        await page.wait_for_url(f"**/console/tickets/{ticket_id}")
+        await page.get_by_text(question).first.wait_for()
+        await page.get_by_label("Reply to the customer").fill(answer)
+        sent = time.perf_counter()
+        await page.get_by_role("button", name="Send reply").click()
+        await customer.hear(answer)
+        to_customer = time.perf_counter() - sent
+        print(f"\nescalation to console: {to_console:.2f} s; reply to socket: {to_customer:.2f} s")
+
+        # Add to FAQ: the form is filled from the ticket's question and the agent's reply.
+        await page.get_by_label("Answer (new entry)").fill(answer)
+        await page.get_by_label("Entry id").fill(f"gift_cards_moon_{ticket_id}")
+        await page.get_by_role("button", name="Add to FAQ").click()
+        await page.get_by_text("the bot uses it from index").wait_for(timeout=60_000)
+
+        await page.get_by_role("button", name="Resolve").click()
+        prompt = await customer.hear("Your request has been resolved")
+        assert [r["payload"] for r in prompt["quick_replies"]][-1] == '/rate{"rating": 5}'
+        await page.locator("#status", has_text="resolved").wait_for()
+
+    async with Customer(assistant.settings.rasa_url) as newcomer:
+        deadline = time.monotonic() + 30
+        while True:  # the action server switches to the new index within seconds
+            await newcomer.say(question)
+            first = await asyncio.wait_for(newcomer.received.get(), 30)
+            if first.get("text") == answer:
+                break
+            assert time.monotonic() < deadline, f"the bot still says {first.get('text')!r}"
+            await asyncio.sleep(1)
+
+
+async def test_customer_html_is_shown_as_text_in_the_console(
+    assistant: Assistant, agent: str, browser
+):
+    attack = f'<img src=x onerror="window.pwned=1">{uuid.uuid4().hex[:6]}'
+    async with Customer(assistant.settings.rasa_url) as customer:
+        await customer.say(attack)
+        await customer.hear("")  # whatever the bot makes of it
+        await customer.say("talk to a human")
+        opened = await customer.hear("I've passed this to our team (ticket ")
+    ticket_id = opened["text"].split("(ticket ")[1].split(")")[0]
+
+    page = await browser.new_page()
+    await page.goto(f"{assistant.settings.web_url}/console/login")
+    await page.get_by_label("User name").fill(agent)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/console/")
+    await page.goto(f"{assistant.settings.web_url}/console/tickets/{ticket_id}")
+    await page.get_by_text(attack).first.wait_for()  # the markup, as text
+    assert await page.evaluate("window.pwned") is None
+    assert await page.locator("img[src=x]").count() == 0
