@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import MetaData, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.models import BrokerEvent, Conversation, Customer, Identity, Interaction
+from bot.models import BrokerEvent, Conversation, Customer, Identity, Interaction, Ticket
 from bot.profiles import profile_document
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -94,7 +94,8 @@ async def delete_customer(
     await _delete_tracker_conversations(tracker, senders)
     if senders:
         await session.execute(delete(BrokerEvent).where(BrokerEvent.sender_id.in_(senders)))
-    for model in (Interaction, Conversation, Identity):
+    # Tickets take their notes with them; conversations their outbox (agents' replies).
+    for model in (Interaction, Ticket, Conversation, Identity):
         await session.execute(delete(model).where(model.customer_id == customer.id))
     await session.execute(delete(Customer).where(Customer.id == customer.id))
     session.expunge(customer)

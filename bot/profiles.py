@@ -18,7 +18,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.identity import VerifiedCustomer
-from bot.models import Conversation, Customer, Direction, Identity, IdentityKind, Interaction
+from bot.models import (
+    Conversation,
+    Customer,
+    Direction,
+    Identity,
+    IdentityKind,
+    Interaction,
+    Ticket,
+)
 
 QUESTION_DECISIONS = ("answer", "clarify", "escalate")
 
@@ -92,6 +100,11 @@ async def profile_document(
             .order_by(Interaction.timestamp, Interaction.id)
         )
     ).all()
+    tickets = (
+        await session.scalars(
+            select(Ticket).where(Ticket.customer_id == customer.id).order_by(Ticket.id)
+        )
+    ).all()
     by_conversation = {c.id: c.sender_id for c in conversations}
     asked = [
         i
@@ -114,19 +127,24 @@ async def profile_document(
             "messages": sum(i.direction == Direction.CUSTOMER.value for i in interactions),
             "questions": len(asked),
             "answered_by_bot": sum(i.faq_decision == "answer" for i in asked),
-            # Until tickets exist (the escalation issue): the turns that ended in an offer of a
-            # person, because the bot found nothing or the customer asked for one.
-            "escalations": sum(
-                i.direction == Direction.CUSTOMER.value
-                and (i.faq_decision == "escalate" or i.intent == "request_human")
-                for i in interactions
-            ),
+            "escalations": len(tickets),
         },
         "faq_categories": dict(Counter(i.faq_category for i in asked if i.faq_category)),
         "feedback": [
             {"faq_id": i.faq_id, "feedback": i.feedback, "timestamp": _iso(i.timestamp)}
             for i in interactions
             if i.feedback
+        ],
+        "tickets": [
+            {
+                "id": t.id,
+                "reason": t.reason,
+                "status": t.status,
+                "created_at": _iso(t.created_at),
+                "resolved_at": _iso(t.resolved_at),
+                "satisfaction": t.satisfaction,
+            }
+            for t in tickets
         ],
         "tags": list(customer.tags or []),
         "notes": customer.notes,

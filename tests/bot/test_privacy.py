@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.auth import create_agent
 from bot.db import create_engine
+from bot.escalations import Actor, add_note, open_ticket, reply
 from bot.identity import sign
+from bot.models import EscalationReason
 from bot.privacy import delete_customer, export_customer, purge, redact
 from bot.profiles import find_customer
 from tests.bot.test_ingestion import SECRET, answered_turn, drain, publish, user
@@ -76,6 +79,14 @@ async def test_deleting_a_customer_leaves_their_text_nowhere(sessions, database_
     for sender in ("web-d1", "web-d2", "web-keep"):
         await track(tracker, sender, f"{sender} {marker if sender != 'web-keep' else 'other'}", now)
 
+    async with sessions() as session, session.begin():  # a ticket, a note and a reply too
+        agent = await create_agent(session, "ann", "Ann", "a long passphrase", "admin")
+        ticket, _ = await open_ticket(
+            session, "web-d1", EscalationReason.REQUESTED, marker, [], "rest", {}, SECRET
+        )
+        actor = Actor(agent.id, "Ann", "admin")
+        await add_note(session, ticket.id, f"note about {marker}", actor)
+        await reply(session, ticket.id, f"reply about {marker}", actor)
     async with sessions() as session, session.begin():
         customer = await find_customer(session, "c-9")
         senders = await delete_customer(session, customer, tracker)
