@@ -11,65 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import time
 import uuid
 
 import pytest
-import socketio
 
 from bot.auth import create_agent
 from bot.db import create_engine, session_factory
 from tests.integration.conftest import Assistant
+from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "browser test passphrase"
-
-
-class Customer:
-    """A customer on Rasa's socket.io channel, as the widget talks to it."""
-
-    def __init__(self, rasa_url: str) -> None:
-        self.url = rasa_url
-        self.session_id = uuid.uuid4().hex
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.received: asyncio.Queue[dict] = asyncio.Queue()
-        self.client.on("bot_uttered", self.received.put)
-
-    async def __aenter__(self) -> Customer:
-        confirmed = asyncio.Event()
-        self.client.on("session_confirm", lambda _: confirmed.set())
-        await self.client.connect(self.url, transports=["websocket"])
-        await self.client.emit("session_request", {"session_id": self.session_id})
-        await asyncio.wait_for(confirmed.wait(), 10)
-        return self
-
-    async def __aexit__(self, *_) -> None:
-        await self.client.disconnect()
-
-    async def say(self, text: str) -> None:
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
-
-    async def hear(self, starting: str, timeout: float = 30.0) -> dict:
-        """The next bot message whose text starts with ``starting`` (others are skipped)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no message starting with {starting!r}"
-            message = await asyncio.wait_for(self.received.get(), left)
-            if (message.get("text") or "").startswith(starting):
-                return message
 
 
 @pytest.fixture(scope="module")
