@@ -38,7 +38,13 @@ $(RASA_VENV)/.installed: .ci/requirements/rasa.txt
 	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -r .ci/requirements/rasa.txt
 	@touch $@
 
-venvs: $(VENV)/.installed $(RASA_VENV)/.installed
+# The widget's third-party script (socket.io client), from npm, pinned by the lock file.
+WIDGET_DEPS := bot/widget/node_modules/.installed
+$(WIDGET_DEPS): bot/widget/package.json bot/widget/package-lock.json
+	npm ci --prefix bot/widget --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+venvs: $(VENV)/.installed $(RASA_VENV)/.installed $(WIDGET_DEPS)
 
 train: $(RASA_VENV)/.installed
 	@if [ -f $(MODEL) ]; then echo "Rasa model $(MODEL) is up to date"; else \

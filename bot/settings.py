@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # database "<name>_tracker" on the same PostgreSQL server (Rasa creates it).
     tracker_store_url: str = ""
     web_port: int = 8000
+    # Rasa's address as browsers reach it (the widget's socket.io); empty: RASA_URL's.
+    public_rasa_url: str = ""
     # Empty: Rasa's SQL event broker writes into the application database. An amqp:// URL:
     # Rasa publishes to RabbitMQ (its pika broker) and the worker consumes EVENT_QUEUE.
     event_broker_url: SecretStr = SecretStr("")

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy import select, text
 
+from bot import widget
 from bot.auth import AuthError, create_agent
 from bot.console import api, pages
 from bot.console.bus import EventBus
@@ -165,4 +166,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/health", health)
     api.add_routes(app)
     pages.add_routes(app)
+    widget.add_routes(app)
     return app

@@ -35,7 +35,7 @@ def current_agent(request: web.Request) -> SignedIn:
 
 
 def _protected(path: str) -> bool:
-    if path in PUBLIC or path.startswith("/console/static/"):
+    if path in PUBLIC or path.startswith(("/console/static/", "/api/widget/")):
         return False
     return path.startswith("/console") or path.startswith("/api/")
 

@@ -1,0 +1,161 @@
+"""The website chat widget: its script and style, the socket.io client it loads, a demo shop
+page, and the conversation history it restores after a reload.
+
+The history is served only to the holder of the conversation id (128 random bits the widget
+keeps in localStorage) and, for a conversation of a verified shop customer, only with that
+customer's signature; requests are rate-limited per address.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.console.security import add_security_headers
+from bot.identity import verify
+from bot.keys import SESSIONS, SETTINGS
+from bot.models import Conversation, Direction, Identity, IdentityKind, Interaction
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+SOCKET_IO_CLIENT = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+SESSION_ID = re.compile(r"^[0-9a-f]{32,64}$")
+HISTORY_LIMIT = 200
+RATE_WINDOW_SECONDS = 60.0
+RATE_LIMIT = 30  # history requests per address and minute
+SHOWN = {Direction.CUSTOMER.value, Direction.BOT.value, Direction.AGENT.value}
+
+
+class RateLimiter:
+    """At most ``limit`` calls per key in a sliding window (in this process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._calls: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        calls = self._calls[key]
+        while calls and calls[0] <= now - self.window:
+            calls.popleft()
+        if len(calls) >= self.limit:
+            return False
+        calls.append(now)
+        return True
+
+
+LIMITER = web.AppKey("widget_rate_limiter", RateLimiter)
+
+
+def _file(path: Path, content_type: str) -> web.FileResponse:
+    response = web.FileResponse(path, headers={"Content-Type": content_type})
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+async def widget_js(request: web.Request) -> web.StreamResponse:
+    return _file(STATIC / "widget.js", "application/javascript; charset=utf-8")
+
+
+async def widget_css(request: web.Request) -> web.StreamResponse:
+    return _file(STATIC / "widget.css", "text/css; charset=utf-8")
+
+
+async def demo_css(request: web.Request) -> web.StreamResponse:
+    return _file(STATIC / "demo.css", "text/css; charset=utf-8")
+
+
+async def socket_io_client(request: web.Request) -> web.StreamResponse:
+    if not SOCKET_IO_CLIENT.is_file():
+        raise web.HTTPServiceUnavailable(text="the socket.io client is not installed: make setup")
+    return _file(SOCKET_IO_CLIENT, "application/javascript; charset=utf-8")
+
+
+def _cors(response: web.Response) -> web.Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def history(request: web.Request) -> web.Response:
+    """GET /api/widget/history?session_id=...[&customer_id=&customer_hash=]"""
+    if not request.app[LIMITER].allow(request.remote or "unknown"):
+        raise web.HTTPTooManyRequests(
+            text='{"error": "too many requests"}', content_type="application/json"
+        )
+    session_id = request.query.get("session_id", "")
+    if not SESSION_ID.match(session_id):
+        raise web.HTTPBadRequest(
+            text='{"error": "bad session_id"}', content_type="application/json"
+        )
+    async with request.app[SESSIONS]() as session:
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.sender_id == session_id)
+        )
+        if conversation is None:
+            return _cors(web.json_response({"messages": []}))
+        owner = await session.scalar(
+            select(Identity.value).where(
+                Identity.customer_id == conversation.customer_id,
+                Identity.kind == IdentityKind.SHOP.value,
+                Identity.verified.is_(True),
+            )
+        )
+        if owner is not None:
+            secret = request.app[SETTINGS].identity_secret.get_secret_value()
+            proven = verify(dict(request.query), secret)
+            if proven is None or proven.customer_id != owner:
+                raise web.HTTPForbidden(
+                    text='{"error": "this conversation belongs to a signed-in customer"}',
+                    content_type="application/json",
+                )
+        rows = (
+            await session.scalars(
+                select(Interaction)
+                .where(
+                    Interaction.conversation_id == conversation.id,
+                    Interaction.direction.in_(SHOWN),
+                )
+                .order_by(Interaction.timestamp.desc(), Interaction.id.desc())
+                .limit(HISTORY_LIMIT)
+            )
+        ).all()
+    messages = [
+        {"direction": i.direction, "text": i.text, "timestamp": i.timestamp.isoformat()}
+        for i in reversed(rows)
+        if i.text and not (i.direction == Direction.CUSTOMER.value and i.text.startswith("/"))
+    ]
+    return _cors(web.json_response({"messages": messages}))
+
+
+async def demo(request: web.Request) -> web.Response:
+    """A demo shop page with the widget's tag, as a shop's developer would add it."""
+    settings = request.app[SETTINGS]
+    lang = "zh" if request.query.get("lang") == "zh" else "en"
+    bot_host = settings.public_rasa_url or settings.rasa_url
+    page = (STATIC / "demo.html").read_text(encoding="utf-8")
+    page = page.replace("{{lang}}", lang).replace("{{bot_host}}", bot_host)
+    response = web.Response(text=page, content_type="text/html")
+    origin = f"{bot_host} {bot_host.replace('http', 'ws', 1)}"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
+    )
+    add_security_headers(response)
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app[LIMITER] = RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
+    app.router.add_get("/widget.js", widget_js)
+    app.router.add_get("/widget.css", widget_css)
+    app.router.add_get("/widget/socket.io.min.js", socket_io_client)
+    app.router.add_get("/api/widget/history", history)
+    app.router.add_get("/demo", demo)
+    app.router.add_get("/widget/demo.css", demo_css)

@@ -1,0 +1,108 @@
+"""The website widget in real Chromium, on the demo shop page, against the real servers."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from faq_index import load_index
+from tests.integration.conftest import Assistant
+from tests.support.customers import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+async def page(assistant: Assistant):
+    from playwright.async_api import async_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context()
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: message.type == "error" and errors.append(message.text),
+        )
+        page.errors = errors
+        yield page
+        await browser.close()
+
+
+async def open_widget(page, assistant: Assistant, lang: str = "en") -> None:
+    await page.goto(f"{assistant.settings.web_url}/demo?lang={lang}")
+    await page.locator(".sa-bubble").click()
+    await page.locator(".sa-panel").wait_for()
+
+
+async def ask(page, text: str) -> None:
+    await page.locator(".sa-input").fill(text)
+    await page.locator(".sa-input").press("Enter")
+
+
+def faq():
+    return load_index(os.environ["FAQ_INDEX_DIR"])
+
+
+async def test_english_and_chinese_questions_get_their_answers(page, assistant: Assistant):
+    await open_widget(page, assistant)
+    await ask(page, "How can I track my package?")
+    english = faq().entry("order_track").texts["en"].answer
+    await page.locator(".sa-bot", has_text=english[:40]).wait_for()
+    await ask(page, "退款一般多久能到账？")
+    chinese = faq().entry("return_refund_time").texts["zh"].answer
+    await page.locator(".sa-bot", has_text=chinese[:20]).wait_for()
+    assert page.errors == []  # nothing broke under the demo page's strict CSP
+
+
+async def test_a_clarification_button_answers_the_chosen_entry(page, assistant: Assistant):
+    await open_widget(page, assistant)
+    await ask(page, "coupon")
+    choices = page.locator(".sa-choice")
+    await choices.first.wait_for()
+    picked = await choices.nth(1).inner_text()
+    await choices.nth(1).click()
+    entry = next(e for e in faq().entries if e.texts["en"].questions[0] == picked)
+    await page.locator(".sa-bot", has_text=entry.texts["en"].answer[:40]).wait_for()
+
+
+async def test_a_reload_keeps_the_conversation(page, assistant: Assistant):
+    await open_widget(page, assistant)
+    await ask(page, "How do I reset my password?")
+    await page.locator(".sa-bot").first.wait_for()
+    await page.wait_for_timeout(1500)  # ingestion has stored the turn by now (p95 0.2 s)
+    await page.reload()
+    await page.locator(".sa-panel").wait_for()  # the widget remembers it was open
+    await page.locator(".sa-customer", has_text="How do I reset my password?").wait_for()
+    await page.locator(".sa-bot").first.wait_for()
+    session_id = await page.evaluate("JSON.parse(localStorage.getItem('shopAssistant.sessionId'))")
+    assert re.fullmatch(r"[0-9a-f]{32}", session_id)  # 128 random bits
+
+
+async def test_customer_html_is_shown_as_text(page, assistant: Assistant):
+    await open_widget(page, assistant)
+    attack = '<img src=x onerror="window.pwned=1">hello'
+    await ask(page, attack)
+    await page.locator(".sa-customer", has_text=attack).wait_for()
+    await page.locator(".sa-bot").first.wait_for()
+    assert await page.locator(".sa-root img").count() == 0
+    assert await page.evaluate("window.pwned") is None
+
+
+async def test_the_history_is_only_for_the_holder_of_the_conversation_id(assistant: Assistant):
+    import json
+    import urllib.error
+    import urllib.request
+
+    base = f"{assistant.settings.web_url}/api/widget/history"
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.urlopen(f"{base}?session_id=guess", timeout=10)
+    assert bad.value.code == 400
+    with urllib.request.urlopen(f"{base}?session_id={'0' * 32}", timeout=10) as response:
+        assert json.loads(response.read()) == {"messages": []}
