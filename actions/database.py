@@ -24,3 +24,10 @@ def reset() -> None:
     """Forget the engine (tests run each in a new event loop)."""
     global _state
     _state = None
+
+
+async def close() -> None:
+    """Dispose of the engine, in the event loop that used it, and forget it."""
+    if _state is not None:
+        await _state[0].kw["bind"].dispose()
+    reset()

@@ -161,6 +161,7 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) 
         ready_url=f"{settings.rasa_url}/status?token={token}",
         log_path=settings.run_dir / "rasa.log",
         env={
+            "PYTHONPATH": _python_path(),  # for connectors/, named in credentials.yml
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             **rasa_store_endpoints(settings)[1],

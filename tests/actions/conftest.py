@@ -1,5 +1,3 @@
-import asyncio
-
 import pytest
 
 from actions import database, faq
@@ -7,16 +5,16 @@ from bot.migrate import upgrade
 
 
 @pytest.fixture(autouse=True)
-def actions_database(monkeypatch, tmp_path) -> str:
+async def actions_database(monkeypatch, tmp_path):
     """Actions that read profiles or open tickets use a throw-away database, never var/app.db;
     business hours that are always open, so that what the bot promises is predictable."""
     url = f"sqlite:///{tmp_path / 'actions-app.db'}"
-    asyncio.run(upgrade(url))
+    await upgrade(url)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
     database.reset()
     yield url
-    database.reset()
+    await database.close()
 
 
 @pytest.fixture()

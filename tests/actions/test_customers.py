@@ -34,9 +34,7 @@ async def profiles(sessions, database_url, monkeypatch, actions_database):
             )
         )
     yield
-    sessions_, _ = database.database()
-    await sessions_.kw["bind"].dispose()
-    database.reset()
+    await database.close()
 
 
 def signed(customer_id: str, secret: str = SECRET) -> dict:
@@ -77,6 +75,6 @@ async def test_a_returning_customer_keeps_the_language_they_used_last(profiles):
 
 async def test_without_a_database_the_greeting_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'app.db'}")
-    database.reset()
+    await database.close()
     _, messages = await run(ActionGreet(), tracker("hi", "greet"))
     assert messages[0]["response"] == "utter_greet"

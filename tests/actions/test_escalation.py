@@ -86,7 +86,7 @@ async def test_the_promise_is_honest_about_agents_online_and_hours(monkeypatch):
     assert messages[0]["response"] == "utter_handoff_soon"
 
     monkeypatch.setenv("BUSINESS_HOURS", "00:00-00:01")  # closed (but for one minute a day)
-    database.reset()
+    await database.close()
     _, messages = await run(
         ActionEscalate(), conversation(("agent please", "request_human"), sender="web-late")
     )
@@ -214,7 +214,7 @@ async def test_a_rating_lands_on_the_resolved_ticket():
 
 async def test_without_a_database_the_customer_gets_other_ways_to_reach_us(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'app.db'}")
-    database.reset()
+    await database.close()
     events, messages = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     assert messages[0]["response"] == "utter_handoff_unavailable"
     assert "handoff_ticket" not in slot_values(events)

@@ -106,3 +106,33 @@ async def test_the_history_is_only_for_the_holder_of_the_conversation_id(assista
     assert bad.value.code == 400
     with urllib.request.urlopen(f"{base}?session_id={'0' * 32}", timeout=10) as response:
         assert json.loads(response.read()) == {"messages": []}
+
+
+async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(
+    page, assistant: Assistant
+):
+    import asyncio
+
+    from bot.auth import create_agent
+    from bot.db import create_engine, session_factory
+    from tests.integration.test_handoff import PASSWORD, Console
+
+    engine = create_engine(assistant.settings.database_url)
+    async with session_factory(engine)() as session, session.begin():
+        await create_agent(session, "li.na", "Li Na", PASSWORD, "agent")
+    await engine.dispose()
+
+    await open_widget(page, assistant)
+    await page.get_by_role("button", name="Talk to a person").click()
+    opened = page.locator(".sa-bot", has_text="I've passed this to our team (ticket ")
+    await opened.wait_for()
+    ticket_id = re.search(r"ticket (\d+)", await opened.inner_text())[1]
+
+    console = await asyncio.to_thread(Console, assistant.settings.web_url, "li.na")
+    reply = "Hello, this is Li Na. How can I help?"
+    await asyncio.to_thread(
+        console.call, "POST", f"/api/tickets/{ticket_id}/reply", {"text": reply}
+    )
+    message = page.locator(".sa-msg.sa-agent", has_text=reply)
+    await message.wait_for(timeout=20_000)
+    assert "Li Na" in await message.locator(".sa-agent").inner_text()
