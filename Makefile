@@ -11,6 +11,8 @@ RASA := $(RASA_VENV)/bin/rasa
 PIP_FLAGS := --disable-pip-version-check --quiet
 # The browser tests drive Debian's Chromium (Playwright brings no browser of its own here).
 CHROMIUM ?= /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+APT_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The model is cached by a hash of everything that shapes it.
@@ -61,13 +63,13 @@ setup: venvs train index
 run: setup
 	$(PY) -m bot run --model $(MODEL)
 
-$(CHROMIUM):
-	@echo "installing Debian's chromium for the browser tests ..."
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
-	  || { $(SUDO) apt-get update && \
-	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+# Debian's chromium, and a Chinese font so that screenshots show Chinese text.
+$(CHROMIUM) $(CJK_FONT):
+	@echo "installing Debian's chromium and a CJK font for the browser tests ..."
+	$(SUDO) $(APT_INSTALL) chromium fonts-wqy-microhei \
+	  || { $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) chromium fonts-wqy-microhei; }
 
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) $(CJK_FONT)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	RASA_MODEL=$(MODEL) CHROMIUM=$(CHROMIUM) $(PY) -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)

@@ -136,3 +136,58 @@ async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(
     message = page.locator(".sa-msg.sa-agent", has_text=reply)
     await message.wait_for(timeout=20_000)
     assert "Li Na" in await message.locator(".sa-agent").inner_text()
+
+
+ARTIFACTS = os.environ.get("TEST_ARTIFACTS", "var/artifacts")
+
+
+async def test_keyboard_only_use_and_screenshots_of_both_layouts(page, assistant: Assistant):
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await page.goto(f"{assistant.settings.web_url}/demo?lang=zh")
+    await page.keyboard.press("Tab")  # the page's own links first, then the bubble
+    for _ in range(10):
+        if await page.evaluate("document.activeElement.className") == "sa-bubble":
+            break
+        await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.getAttribute('aria-label')") == "打开聊天"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.className") == "sa-input"
+    await page.keyboard.type("怎么查物流？")
+    await page.keyboard.press("Enter")
+    await page.locator(".sa-bot").first.wait_for()
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    await page.screenshot(path=f"{ARTIFACTS}/widget-desktop.png")
+    await page.keyboard.press("Escape")
+    assert await page.locator(".sa-panel").is_hidden()
+
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.locator(".sa-bubble").click()
+    box = await page.locator(".sa-panel").bounding_box()
+    assert box["width"] == 390  # the panel takes the whole screen
+    await page.screenshot(path=f"{ARTIFACTS}/widget-phone.png")
+
+
+async def test_a_message_typed_offline_is_sent_once_back_online(page, assistant: Assistant):
+    await open_widget(page, assistant)
+    await ask(page, "hello")
+    await page.locator(".sa-bot").first.wait_for()
+    bots = await page.locator(".sa-bot").count()
+    await page.context.set_offline(True)
+    await ask(page, "How do I reset my password?")
+    await page.locator(".sa-status", has_text="Offline").wait_for(timeout=20_000)
+    await page.context.set_offline(False)
+    await page.locator(".sa-bot").nth(bots).wait_for(timeout=30_000)  # answered after all
+    await page.wait_for_timeout(2000)
+    session_id = await page.evaluate("JSON.parse(localStorage.getItem('shopAssistant.sessionId'))")
+    events = assistant.tracker(session_id)["events"]
+    said = [e["text"] for e in events if e["event"] == "user"]
+    assert said.count("How do I reset my password?") == 1
+
+
+def test_the_widgets_own_code_is_small():
+    import gzip
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parents[2] / "bot" / "widget" / "static"
+    size = sum(len(gzip.compress((static / n).read_bytes())) for n in ("widget.js", "widget.css"))
+    assert size <= 50 * 1024, f"{size} bytes gzipped"

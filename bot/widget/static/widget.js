@@ -102,6 +102,24 @@
     return fragment;
   }
 
+  // A speech bubble, drawn rather than an emoji: no font needed.
+  function chatIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute(
+      "d",
+      "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
+    );
+    svg.append(path);
+    return svg;
+  }
+
   // --- the page's elements --------------------------------------------------------------
   const css = document.createElement("link");
   css.rel = "stylesheet";
@@ -117,7 +135,7 @@
   bubble.type = "button";
   bubble.setAttribute("aria-label", TEXT.open);
   bubble.setAttribute("aria-expanded", "false");
-  bubble.append(element("span", "sa-bubble-icon", "💬"));
+  bubble.append(chatIcon());
 
   const panel = element("section", "sa-panel");
   panel.id = "sa-panel";
@@ -226,7 +244,7 @@
     const text = String(message || "").trim();
     if (!text) return;
     show("customer", shown || text);
-    if (ready && socket && socket.connected) {
+    if (online()) {
       deliver(text);
     } else {
       outbox.push(text);
@@ -235,8 +253,12 @@
     }
   }
 
+  function online() {
+    return ready && socket !== null && socket.connected && navigator.onLine !== false;
+  }
+
   function flush() {
-    while (outbox.length && ready && socket.connected) {
+    while (outbox.length && online()) {
       deliver(outbox.shift());
       store("outbox", outbox);
     }
@@ -301,4 +323,5 @@
   restoreHistory();
   if (data.open === "true" || stored("open", false)) setOpen(true);
   window.addEventListener("online", flush);
+  window.addEventListener("offline", () => (status.textContent = TEXT.offline));
 })();
