@@ -133,6 +133,7 @@ class Ingestor:
             )
         elif (event.get("metadata") or {}).get("agent_name"):
             interaction.direction = Direction.AGENT.value  # an agent's reply, via the outbox
+            interaction.author = _text(str(event["metadata"]["agent_name"]))[:100]
         else:
             interaction.direction = Direction.BOT.value
         session.add(interaction)

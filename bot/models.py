@@ -136,6 +136,7 @@ class Interaction(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     direction: Mapped[str] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(100))  # the agent's name, on their replies
     intent: Mapped[str | None] = mapped_column(String(100))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
     faq_id: Mapped[str | None] = mapped_column(String(100))

@@ -127,7 +127,12 @@ async def history(request: web.Request) -> web.Response:
             )
         ).all()
     messages = [
-        {"direction": i.direction, "text": i.text, "timestamp": i.timestamp.isoformat()}
+        {
+            "direction": i.direction,
+            "text": i.text,
+            "agent": i.author,
+            "timestamp": i.timestamp.isoformat(),
+        }
         for i in reversed(rows)
         if i.text and not (i.direction == Direction.CUSTOMER.value and i.text.startswith("/"))
     ]

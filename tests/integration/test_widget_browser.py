@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 
@@ -167,21 +168,30 @@ async def test_keyboard_only_use_and_screenshots_of_both_layouts(page, assistant
     await page.screenshot(path=f"{ARTIFACTS}/widget-phone.png")
 
 
-async def test_a_message_typed_offline_is_sent_once_back_online(page, assistant: Assistant):
+async def test_messages_typed_offline_are_sent_once_in_order_back_online(
+    page, assistant: Assistant
+):
     await open_widget(page, assistant)
     await ask(page, "hello")
     await page.locator(".sa-bot").first.wait_for()
-    bots = await page.locator(".sa-bot").count()
     await page.context.set_offline(True)
-    await ask(page, "How do I reset my password?")
+    typed = ["How do I reset my password?", "Which payment methods do you accept?"]
+    for text in typed:
+        await ask(page, text)
     await page.locator(".sa-status", has_text="Offline").wait_for(timeout=20_000)
     await page.context.set_offline(False)
-    await page.locator(".sa-bot").nth(bots).wait_for(timeout=30_000)  # answered after all
-    await page.wait_for_timeout(2000)
     session_id = await page.evaluate("JSON.parse(localStorage.getItem('shopAssistant.sessionId'))")
-    events = assistant.tracker(session_id)["events"]
-    said = [e["text"] for e in events if e["event"] == "user"]
-    assert said.count("How do I reset my password?") == 1
+
+    def said() -> list[str]:
+        events = assistant.tracker(session_id)["events"]
+        return [e["text"] for e in events if e["event"] == "user" and e["text"] in typed]
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while said() != typed:
+        assert asyncio.get_running_loop().time() < deadline, f"Rasa got {said()}"
+        await asyncio.sleep(0.5)
+    await page.wait_for_timeout(2000)  # and nothing more arrives later
+    assert said() == typed  # each once, in order
 
 
 def test_the_widgets_own_code_is_small():
