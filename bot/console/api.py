@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.auth import AuthError, TooManyAttempts, sign_in, sign_out
 from bot.console.security import (
@@ -24,7 +25,7 @@ from bot.console.views import STATUSES, ticket_detail, ticket_list
 from bot.escalations import Actor, TicketError, add_note, assign, claim, reopen, reply, resolve
 from bot.keys import BUS, DELIVERY, FAQ, SESSIONS, SETTINGS
 from bot.knowledge import Addition, KnowledgeError, add_to_faq, rebuild_index
-from bot.models import Customer
+from bot.models import Agent, Customer
 from bot.privacy import export_customer
 from bot.profiles import profile_document
 from faq_index import FaqIndexError, QueryError
@@ -192,6 +193,22 @@ async def assign_ticket(request: web.Request) -> web.Response:
     return await _change(request, assign, agent_id)
 
 
+async def list_agents(request: web.Request) -> web.Response:
+    """GET /api/agents: the active agents, to assign tickets to."""
+    async with request.app[SESSIONS]() as session:
+        agents = (
+            await session.scalars(select(Agent).where(Agent.active).order_by(Agent.display_name))
+        ).all()
+    return web.json_response(
+        {
+            "agents": [
+                {"id": a.id, "name": a.display_name, "username": a.username, "role": a.role}
+                for a in agents
+            ]
+        }
+    )
+
+
 async def note_ticket(request: web.Request) -> web.Response:
     body = await _body(request)
     return await _change(request, add_note, str(body.get("text", "")))
@@ -273,6 +290,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/tickets/{ticket_id}/reopen", reopen_ticket)
     app.router.add_post("/api/tickets/{ticket_id}/assign", assign_ticket)
     app.router.add_post("/api/tickets/{ticket_id}/notes", note_ticket)
+    app.router.add_get("/api/agents", list_agents)
     app.router.add_get("/api/faq/search", faq_search)
     app.router.add_post("/api/faq", add_faq)
     app.router.add_get("/api/customers/{customer_id}", get_customer)

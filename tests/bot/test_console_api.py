@@ -160,3 +160,20 @@ async def test_answers_carry_a_strict_content_security_policy(client):
     response = await client.get("/api/tickets")
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_an_admin_assigns_a_ticket_to_an_agent(client, sessions):
+    ticket_id = await a_ticket(sessions)
+    ann = {"X-CSRF-Token": await sign_in(client, "ann")}
+    agents = (await (await client.get("/api/agents")).json())["agents"]
+    bob = next(a for a in agents if a["username"] == "bob")
+    assigned = await client.post(
+        f"/api/tickets/{ticket_id}/assign", json={"agent_id": bob["id"]}, headers=ann
+    )
+    detail = await assigned.json()
+    assert detail["assigned_to"] == "Bob" and detail["status"] == "assigned"
+    page = await (await client.get(f"/console/tickets/{ticket_id}")).text()
+    assert 'id="assign-form"' in page  # admins see the assign form; agents do not
+    await sign_in(client, "bob")
+    page = await (await client.get(f"/console/tickets/{ticket_id}")).text()
+    assert 'id="assign-form"' not in page

@@ -110,6 +110,11 @@
       event.preventDefault();
       act("resolve", { note: document.getElementById("resolve-note").value }, "Resolved.");
     });
+    document.getElementById("assign-form")?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const agentId = Number(document.getElementById("assign-agent").value);
+      act("assign", { agent_id: agentId }, "Assigned.");
+    });
     document.getElementById("note-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const text = document.getElementById("note-text");
