@@ -12,7 +12,6 @@ import secrets
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.auth import AuthError, TooManyAttempts, sign_in, sign_out
 from bot.console.security import (
@@ -21,11 +20,11 @@ from bot.console.security import (
     admin_only,
     current_agent,
 )
-from bot.console.views import STATUSES, ticket_detail, ticket_list
+from bot.console.views import STATUSES, active_agents, ticket_detail, ticket_list
 from bot.escalations import Actor, TicketError, add_note, assign, claim, reopen, reply, resolve
 from bot.keys import BUS, DELIVERY, FAQ, SESSIONS, SETTINGS
 from bot.knowledge import Addition, KnowledgeError, add_to_faq, rebuild_index
-from bot.models import Agent, Customer
+from bot.models import Customer
 from bot.privacy import export_customer
 from bot.profiles import profile_document
 from faq_index import FaqIndexError, QueryError
@@ -196,17 +195,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
 async def list_agents(request: web.Request) -> web.Response:
     """GET /api/agents: the active agents, to assign tickets to."""
     async with request.app[SESSIONS]() as session:
-        agents = (
-            await session.scalars(select(Agent).where(Agent.active).order_by(Agent.display_name))
-        ).all()
-    return web.json_response(
-        {
-            "agents": [
-                {"id": a.id, "name": a.display_name, "username": a.username, "role": a.role}
-                for a in agents
-            ]
-        }
-    )
+        return web.json_response({"agents": await active_agents(session)})
 
 
 async def note_ticket(request: web.Request) -> web.Response:

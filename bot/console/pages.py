@@ -11,15 +11,13 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.auth import AuthError, TooManyAttempts, sign_in, sign_out
 from bot.console import live
 from bot.console.api import set_login_csrf_cookie, set_session_cookie
 from bot.console.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_agent
-from bot.console.views import ticket_detail, ticket_list
+from bot.console.views import active_agents, ticket_detail, ticket_list
 from bot.keys import SESSIONS
-from bot.models import Agent
 
 HERE = Path(__file__).resolve().parent
 
@@ -96,15 +94,13 @@ async def ticket(request: web.Request) -> dict:
         raise web.HTTPNotFound() from None
     async with request.app[SESSIONS]() as session:
         detail = await ticket_detail(session, ticket_id)
-        agents = (
-            await session.scalars(select(Agent).where(Agent.active).order_by(Agent.display_name))
-        ).all()
+        agents = await active_agents(session)
     if detail is None:
         raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
     return {
         "agent": current_agent(request),
         "t": detail,
-        "agents": [{"id": a.id, "name": a.display_name} for a in agents],
+        "agents": agents,
     }
 
 

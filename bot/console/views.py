@@ -80,6 +80,16 @@ async def ticket_list(
     return [_summary(*row) for row in (await session.execute(query)).all()]
 
 
+async def active_agents(session: AsyncSession) -> list[dict[str, Any]]:
+    """The agents a ticket can be assigned to."""
+    agents = (
+        await session.scalars(select(Agent).where(Agent.active).order_by(Agent.display_name))
+    ).all()
+    return [
+        {"id": a.id, "name": a.display_name, "username": a.username, "role": a.role} for a in agents
+    ]
+
+
 async def ticket_detail(session: AsyncSession, ticket_id: int) -> dict[str, Any] | None:
     """A ticket with its conversation's transcript, notes, pending replies and the profile."""
     row = (
