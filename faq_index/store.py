@@ -182,14 +182,15 @@ def build_index(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         built = True
-        if onnx_cache_dir:
-            embedder.onnx_query_encoder(onnx_cache_dir)
     if current_version(index_dir) != version:
         _publish(index_dir, version)
     _prune(versions, keep={version})
-    return BuildResult(
+    result = BuildResult(
         version, target, built, len(entries), len(variants), time.perf_counter() - started
     )
+    if built and onnx_cache_dir:  # once per model, and not part of the build's time
+        embedder.onnx_query_encoder(onnx_cache_dir)
+    return result
 
 
 def _write_version(
