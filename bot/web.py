@@ -121,25 +121,18 @@ async def _ingestion(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     ingestor = Ingestor(settings.identity_secret.get_secret_value(), redact_pii=settings.redact_pii)
     broker_url = settings.event_broker_url.get_secret_value()
+    pacing = {
+        "interval": settings.ingest_interval,
+        "batch": settings.ingest_batch,
+        "notify": _notify_pages(app[BUS]),
+    }
     worker: IngestionWorker | RabbitMQIngestionWorker
     if broker_url:
         worker = RabbitMQIngestionWorker(
-            app[SESSIONS],
-            ingestor,
-            broker_url,
-            settings.event_queue,
-            interval=settings.ingest_interval,
-            batch=settings.ingest_batch,
-            notify=_notify_pages(app[BUS]),
+            app[SESSIONS], ingestor, broker_url, settings.event_queue, **pacing
         )
     else:
-        worker = IngestionWorker(
-            app[SESSIONS],
-            ingestor,
-            interval=settings.ingest_interval,
-            batch=settings.ingest_batch,
-            notify=_notify_pages(app[BUS]),
-        )
+        worker = IngestionWorker(app[SESSIONS], ingestor, **pacing)
     app[INGESTION] = worker
     task = asyncio.create_task(worker.run(), name="ingestion")
     yield

@@ -203,26 +203,28 @@ async def note_ticket(request: web.Request) -> web.Response:
     return await _change(request, add_note, str(body.get("text", "")))
 
 
-async def get_customer(request: web.Request) -> web.Response:
+async def _customer(session, request: web.Request) -> Customer:
     customer_id = _int(request.match_info["customer_id"], "customer id")
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise _error(web.HTTPNotFound, f"no customer {customer_id}")
+    return customer
+
+
+async def get_customer(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
-        customer = await session.get(Customer, customer_id)
-        if customer is None:
-            raise _error(web.HTTPNotFound, f"no customer {customer_id}")
+        customer = await _customer(session, request)
         return web.json_response(await profile_document(session, customer))
 
 
 @admin_only
 async def export_customer_data(request: web.Request) -> web.Response:
-    customer_id = _int(request.match_info["customer_id"], "customer id")
     async with request.app[SESSIONS]() as session:
-        customer = await session.get(Customer, customer_id)
-        if customer is None:
-            raise _error(web.HTTPNotFound, f"no customer {customer_id}")
+        customer = await _customer(session, request)
         document = await export_customer(session, customer)
     return web.json_response(
         document,
-        headers={"Content-Disposition": f'attachment; filename="customer-{customer_id}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="customer-{customer.id}.json"'},
     )
 
 
