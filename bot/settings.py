@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     @classmethod
     def _token_or_random(cls, value: object) -> object:
         return value or _random_token()
+
+    @model_validator(mode="after")
+    def _business_hours_are_readable(self) -> Settings:
+        from bot.availability import BusinessHours
+
+        try:
+            BusinessHours.parse(self.business_hours, self.business_timezone)
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"BUSINESS_HOURS / BUSINESS_TIMEZONE: {exc}") from None
+        return self
 
     @property
     def rasa_url(self) -> str:
