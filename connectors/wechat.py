@@ -1,0 +1,136 @@
+"""Rasa input channel for a WeChat Official Account (微信公众号).
+
+The callback URL is ``/webhooks/wechat/webhook``. credentials.yml (values from the
+environment; ``make run`` enables the channel when ``WECHAT_TOKEN`` is set)::
+
+    connectors.wechat.WeChatInput:
+      token: ${WECHAT_TOKEN}
+      app_id: ${WECHAT_APP_ID}
+      app_secret: ${WECHAT_APP_SECRET}
+      encoding_aes_key: ${WECHAT_ENCODING_AES_KEY}   # set: safe mode
+      api_base_url: ${WECHAT_API_BASE_URL}           # WeChat's, or a fake in tests
+      redis_url: ${REDIS_URL}                        # several Rasa servers: shared state
+
+The protocol lives in :mod:`connectors.wechat_mp` (crypto, XML, retries, the customer-service
+API); this module only adapts it to Rasa: the body is read with a size bound, a turn is a
+``UserMessage`` from the customer's OpenID, and the output channel (used when agents' replies
+are delivered with ``output_channel=latest``) sends through the customer-service API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    OutputChannel,
+    UserMessage,
+)
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.wechat_mp.client import CustomerServiceClient
+from connectors.wechat_mp.endpoint import CallbackEndpoint, Reply, WeChatConfig
+from connectors.wechat_mp.render import remember_choices, render_messages
+from connectors.wechat_mp.state import MemoryState, RedisState, SharedState
+
+log = logging.getLogger(__name__)
+
+
+class WeChatOutput(OutputChannel):
+    """Sends through the customer-service message API (outside a callback's 5 seconds)."""
+
+    def __init__(self, client: CustomerServiceClient, state: SharedState) -> None:
+        self._client = client
+        self._state = state
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        rendered = render_messages([message])
+        for text in rendered.texts:
+            await self._client.send_text(recipient_id, text)  # Undeliverable reaches the outbox
+        await remember_choices(self._state, recipient_id, rendered)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class WeChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
+        return cls(WeChatConfig.from_credentials(credentials or {}))
+
+    def __init__(self, config: WeChatConfig) -> None:
+        self.config = config
+        self.state: SharedState = (
+            RedisState(config.redis_url, prefix=f"wechat:{config.app_id or 'default'}")
+            if config.redis_url
+            else MemoryState()
+        )
+        self.client = CustomerServiceClient(
+            config.app_id, config.app_secret, self.state, config.api_base_url
+        )
+        if not (config.app_id and config.app_secret):
+            log.warning(
+                "WeChat channel without app id/secret: slow answers and agents' "
+                "replies cannot be sent (customer-service API)"
+            )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def run_turn(sender: str, text: str, metadata: dict[str, Any]) -> list[dict]:
+            collector = CollectingOutputChannel()
+            await on_new_message(
+                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            )
+            return collector.messages
+
+        endpoint = CallbackEndpoint(self.config, run_turn, self.state, self.client)
+        limit = self.config.max_body_bytes
+        wechat = Blueprint("wechat_webhook", __name__)
+
+        @wechat.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @wechat.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            return _http(endpoint.verify_url(_query(request)))
+
+        @wechat.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                return _http(Reply(413, "too large"))
+            body = bytearray()
+            while True:
+                chunk = await request.stream.read()
+                if chunk is None:
+                    break
+                body += chunk
+                if len(body) > limit:
+                    return _http(Reply(413, "too large"))
+            return _http(await endpoint.handle(_query(request), bytes(body)))
+
+        return wechat
+
+    def get_output_channel(self) -> OutputChannel:
+        return WeChatOutput(self.client, self.state)
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {name: request.args.get(name) for name in request.args}
+
+
+def _http(reply: Reply) -> HTTPResponse:
+    return response.text(reply.body, status=reply.status, content_type=reply.content_type)
