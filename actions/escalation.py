@@ -149,7 +149,8 @@ class ActionEscalate(Action):
 
 
 class ActionDeliverOutbox(Action):
-    """Utters what the console queued for this conversation (run through Rasa's HTTP API)."""
+    """Utters the oldest message the console queued for this conversation (run through Rasa's
+    HTTP API, once per message, so that a channel refusing one cannot make others repeat)."""
 
     def name(self) -> str:
         return "action_deliver_outbox"
@@ -166,6 +167,7 @@ class ActionDeliverOutbox(Action):
                     .where(
                         Conversation.sender_id == tracker.sender_id,
                         OutboxMessage.delivered_at.is_(None),
+                        OutboxMessage.failed_at.is_(None),
                     )
                     .order_by(OutboxMessage.id)
                 )
@@ -175,21 +177,19 @@ class ActionDeliverOutbox(Action):
             for event in tracker.events
             if event.get("event") == "bot"
         }
+        message = next((m for m in pending if m.id not in delivered), None)
         events: list[EventType] = []
-        for message in pending:
-            if message.id in delivered:
-                continue
-            if message.kind == OutboxKind.RESUME.value:
-                dispatcher.utter_message(response="utter_ask_rating", outbox_id=message.id)
-                events += [
-                    SlotSet("handoff_ticket", None),
-                    SlotSet("handoff_acknowledged", None),
-                    SlotSet("pending_offer", "rating"),
-                ]
-            else:
-                dispatcher.utter_message(
-                    text=message.text, outbox_id=message.id, agent_name=message.agent_name
-                )
+        if message is not None and message.kind == OutboxKind.RESUME.value:
+            dispatcher.utter_message(response="utter_ask_rating", outbox_id=message.id)
+            events += [
+                SlotSet("handoff_ticket", None),
+                SlotSet("handoff_acknowledged", None),
+                SlotSet("pending_offer", "rating"),
+            ]
+        elif message is not None:
+            dispatcher.utter_message(
+                text=message.text, outbox_id=message.id, agent_name=message.agent_name
+            )
         # Run from the HTTP API, outside a turn: end as a turn ends, listening, so that the
         # customer's next message starts a turn the rules recognise.
         return [*events, ActionExecuted("action_listen")]

@@ -3,9 +3,12 @@
 For each conversation with undelivered outbox rows, :class:`OutboxDelivery` asks Rasa, through
 its HTTP API, to run ``action_deliver_outbox`` with ``output_channel=latest``: Rasa utters the
 rows into the channel the customer last wrote from (the widget's socket.io room, WeChat's
-customer-service API, ...). The action tags every message with its outbox id and skips ids the
-conversation already holds, so a retry never sends twice; a row counts as delivered once the
-tracker Rasa returns holds its id. Failures are retried with a growing delay.
+customer-service API, ...), one row per call and in order. The action tags every message with
+its outbox id and skips ids the conversation already holds, so a retry never sends twice; a row
+counts as delivered once the tracker Rasa returns holds its id. Failures are retried with a
+growing delay, and the rows after a failed one wait for it; a row the channel refuses for good
+(:class:`connectors.refusals.Undeliverable`, e.g. WeChat's 48-hour window) is marked
+``failed_at`` with the reason, for the agent to see, and the next row goes.
 
 >>> delivery = OutboxDelivery(sessions, "http://127.0.0.1:5005", token)  # doctest: +SKIP
 >>> asyncio.create_task(delivery.run())  # doctest: +SKIP
@@ -15,19 +18,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Conversation, OutboxMessage
+from connectors.refusals import undeliverable_reason
 
 log = logging.getLogger(__name__)
 
 DELIVER_ACTION = "action_deliver_outbox"
 MAX_DELAY = timedelta(minutes=5)
+
+
+async def _reason(response: aiohttp.ClientResponse) -> str:
+    """The message of Rasa's error answer (JSON), else its text."""
+    text = await response.text()
+    try:
+        return str(json.loads(text).get("message") or text)
+    except (ValueError, AttributeError):
+        return text
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -43,6 +58,7 @@ class OutboxDelivery:
         rasa_token: str,
         interval: float = 0.2,
         timeout: float = 30.0,
+        on_refused: Callable[[int], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._rasa_url = rasa_url.rstrip("/")
@@ -51,71 +67,113 @@ class OutboxDelivery:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._on_refused = on_refused  # called with the ticket id of a refused reply
         self.delivered = 0
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (the console calls this after a reply)."""
         self._wake.set()
 
-    async def _due(self) -> dict[str, list[int]]:
-        """Undelivered rows whose time has come, by conversation (sender id), oldest first."""
+    async def _due(self) -> list[str]:
+        """Conversations (sender ids) whose oldest undelivered row's time has come."""
         async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxMessage.id, Conversation.sender_id)
-                    .join(Conversation, OutboxMessage.conversation_id == Conversation.id)
-                    .where(
-                        OutboxMessage.delivered_at.is_(None),
-                        OutboxMessage.next_attempt_at <= datetime.now(UTC),
-                    )
-                    .order_by(OutboxMessage.id)
+            oldest = (
+                select(
+                    OutboxMessage.conversation_id,
+                    func.min(OutboxMessage.id).label("id"),
                 )
-            ).all()
-        due: dict[str, list[int]] = {}
-        for row_id, sender_id in rows:
-            due.setdefault(sender_id, []).append(row_id)
-        return due
+                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.failed_at.is_(None))
+                .group_by(OutboxMessage.conversation_id)
+                .subquery()
+            )
+            rows = await session.execute(
+                select(Conversation.sender_id)
+                .join(oldest, oldest.c.conversation_id == Conversation.id)
+                .join(OutboxMessage, OutboxMessage.id == oldest.c.id)
+                .where(OutboxMessage.next_attempt_at <= datetime.now(UTC))
+                .order_by(oldest.c.id)
+            )
+            return list(rows.scalars())
+
+    async def _next(self, sender_id: str) -> OutboxMessage | None:
+        """The conversation's oldest undelivered row: the one the action utters next."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(OutboxMessage)
+                .join(Conversation, OutboxMessage.conversation_id == Conversation.id)
+                .where(
+                    Conversation.sender_id == sender_id,
+                    OutboxMessage.delivered_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
 
     async def _execute(self, http: aiohttp.ClientSession, sender_id: str) -> set[int]:
-        """Run the delivery action in ``sender_id``'s conversation; outbox ids it now holds."""
+        """Run the delivery action in ``sender_id``'s conversation; outbox ids it then holds."""
+        url = f"{self._rasa_url}/conversations/{sender_id}"
         async with http.post(
-            f"{self._rasa_url}/conversations/{sender_id}/execute",
+            f"{url}/execute",
             params={"output_channel": "latest", "token": self._token},
             json={"name": DELIVER_ACTION},
         ) as response:
             if response.status != 200:
-                raise RuntimeError(f"Rasa answered {response.status}: {await response.text()}")
-            body = await response.json()
-        events = (body.get("tracker") or {}).get("events") or []
+                raise RuntimeError(f"Rasa answered {response.status}: {await _reason(response)}")
+        # The tracker in execute's answer is the one from before the action ran: read it anew.
+        async with http.get(f"{url}/tracker", params={"token": self._token}) as response:
+            response.raise_for_status()
+            events = (await response.json()).get("events") or []
         return {
             (event.get("metadata") or {}).get("outbox_id")
             for event in events
             if event.get("event") == "bot"
         } - {None}
 
-    async def deliver_once(self, http: aiohttp.ClientSession) -> int:
-        """One pass over the due rows; how many were delivered."""
+    async def _deliver_conversation(self, http: aiohttp.ClientSession, sender_id: str) -> int:
+        """Deliver the conversation's rows one by one, in order, until one has to wait."""
         delivered = 0
-        for sender_id, ids in (await self._due()).items():
+        while (row := await self._next(sender_id)) is not None:
+            if row.next_attempt_at > datetime.now(UTC):
+                break
             error = None
             try:
                 present = await self._execute(http, sender_id)
-            except Exception as exc:  # Rasa down, timeout, bad answer: retry later
-                present, error = set(), f"{type(exc).__name__}: {exc}"[:500]
+            except Exception as exc:  # Rasa down, timeout, the channel failed: see below
+                present, error = set(), f"{type(exc).__name__}: {exc}"
             now = datetime.now(UTC)
+            refusal = undeliverable_reason(error or "")
             async with self._sessions() as session, session.begin():
-                for row in (
-                    await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
-                ).all():
-                    if row.id in present:
-                        row.delivered_at = now
-                        delivered += 1
-                    else:
-                        row.attempts += 1
-                        row.next_attempt_at = now + retry_delay(row.attempts)
-                        row.last_error = error or "not in the conversation after delivery"
-            if error:
-                log.warning("outbox delivery to %s failed: %s", sender_id, error)
+                if present:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(present), OutboxMessage.delivered_at.is_(None))
+                        .values(delivered_at=now)
+                    )
+                current = await session.get(OutboxMessage, row.id)
+                if current.id in present:
+                    delivered += 1
+                    continue
+                if refusal is not None:  # the channel refused it for good: no more tries
+                    current.failed_at = now
+                    current.last_error = refusal[:500]
+                    log.warning("outbox row %s to %s refused: %s", row.id, sender_id, refusal)
+                else:
+                    current.attempts += 1
+                    current.next_attempt_at = now + retry_delay(current.attempts)
+                    current.last_error = (error or "not in the conversation after delivery")[:500]
+                    log.warning("outbox delivery to %s failed: %s", sender_id, current.last_error)
+            if refusal is None:
+                break  # retried later, and the rows after it wait for it
+            if self._on_refused is not None and current.ticket_id is not None:
+                self._on_refused(current.ticket_id)
+        return delivered
+
+    async def deliver_once(self, http: aiohttp.ClientSession) -> int:
+        """One pass over the conversations with due rows; how many rows were delivered."""
+        delivered = 0
+        for sender_id in await self._due():
+            delivered += await self._deliver_conversation(http, sender_id)
         self.delivered += delivered
         return delivered
 

@@ -11,6 +11,8 @@ What becomes of an event:
 
 - ``user``: a customer interaction (text, intent and confidence, channel); the conversation is
   linked to a customer by a verified identity in the metadata, else by its channel identity;
+  the intents ``unsubscribe`` / ``subscribe`` (WeChat's unfollow / follow) set / clear the
+  customer's ``unsubscribed_at``;
 - ``bot``: a bot interaction;
 - ``slot`` ``faq_id``, ``faq_score``, ``faq_decision``, ``faq_category``: what the bot decided,
   written on the current turn (the customer's last message and the replies after it);
@@ -53,6 +55,7 @@ DECISION_SLOTS = {
     "faq_category": "faq_category",
 }
 MAX_TEXT_CHARS = 10_000
+FOLLOW_INTENTS = ("subscribe", "unsubscribe")
 
 
 def event_key(sender_id: str, event: Mapping[str, Any]) -> str:
@@ -131,6 +134,8 @@ class Ingestor:
             interaction.intent_confidence = (
                 float(confidence) if isinstance(confidence, int | float) else None
             )
+            if interaction.intent in FOLLOW_INTENTS:  # WeChat: (un)followed the account
+                customer.unsubscribed_at = when if interaction.intent == "unsubscribe" else None
         elif (event.get("metadata") or {}).get("agent_name"):
             interaction.direction = Direction.AGENT.value  # an agent's reply, via the outbox
             interaction.author = _text(str(event["metadata"]["agent_name"]))[:100]

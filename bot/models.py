@@ -254,7 +254,7 @@ class OutboxKind(str, Enum):
 
 class OutboxMessage(Base):
     """What must reach the customer's channel from the console, in order, once; retried until
-    the conversation's tracker shows it."""
+    the conversation's tracker shows it, or the channel refuses it for good."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
@@ -272,6 +272,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The channel refused it for good (WeChat: the customer's 48-hour window has passed);
+    # last_error says why, and it is not tried again.
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

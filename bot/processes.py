@@ -22,6 +22,8 @@ import yaml
 from bot.rasa_stores import rasa_store_endpoints
 from bot.settings import Settings
 
+WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
+
 
 class ProcessFailed(RuntimeError):
     """A process exited or did not become ready; the message ends with its log's tail."""
@@ -136,7 +138,21 @@ def _python_path() -> str:
     return os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
 
 
-def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) -> ServiceSpec:
+def wechat_env(settings: Settings) -> dict[str, str]:
+    """What ``credentials.yml``'s WeChat section reads (Rasa needs every variable it names)."""
+    return {
+        "WECHAT_TOKEN": settings.wechat_token.get_secret_value(),
+        "WECHAT_APP_ID": settings.wechat_app_id,
+        "WECHAT_APP_SECRET": settings.wechat_app_secret.get_secret_value(),
+        "WECHAT_ENCODING_AES_KEY": settings.wechat_encoding_aes_key.get_secret_value(),
+        "WECHAT_API_BASE_URL": settings.wechat_api_base_url,
+        "WECHAT_REPLAY_WINDOW": str(settings.wechat_replay_window),
+        "WECHAT_REPLY_DEADLINE": str(settings.wechat_reply_deadline),
+        "REDIS_URL": settings.redis_url.get_secret_value(),
+    }
+
+
+def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: Path) -> ServiceSpec:
     token = settings.rasa_api_token.get_secret_value()
     command = [
         str(settings.rasa_venv / "bin" / "rasa"),
@@ -151,9 +167,9 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) 
         "--port",
         str(settings.rasa_port),
         "--credentials",
-        str(settings.credentials_file),
+        str(credentials),
         "--endpoints",
-        str(endpoints or settings.endpoints_file),
+        str(endpoints),
     ]
     return ServiceSpec(
         name="rasa",
@@ -165,6 +181,7 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) 
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             **rasa_store_endpoints(settings)[1],
+            **wechat_env(settings),
         },
     )
 
@@ -213,12 +230,25 @@ def endpoints_for(settings: Settings, path: Path) -> Path:
     return path
 
 
-def assistant_processes(settings: Settings, model: Path, endpoints: Path) -> list[ManagedProcess]:
+def credentials_for(settings: Settings, path: Path) -> Path:
+    """Write a copy of the credentials file for this run, with the WeChat channel only when
+    ``WECHAT_TOKEN`` is set. Secrets stay ``${VAR}`` references, read from Rasa's environment."""
+    credentials = yaml.safe_load(settings.credentials_file.read_text(encoding="utf-8")) or {}
+    if not settings.wechat_token.get_secret_value():
+        credentials.pop(WECHAT_CHANNEL, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(credentials), encoding="utf-8")
+    return path
+
+
+def assistant_processes(
+    settings: Settings, model: Path, endpoints: Path, credentials: Path
+) -> list[ManagedProcess]:
     """The assistant's servers in start order: web (ingestion), actions, Rasa."""
     return [
         ManagedProcess(web_server(settings)),
         ManagedProcess(action_server(settings)),
-        ManagedProcess(rasa_server(settings, model, endpoints)),
+        ManagedProcess(rasa_server(settings, model, endpoints, credentials)),
     ]
 
 

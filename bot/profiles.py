@@ -119,6 +119,8 @@ async def profile_document(
         "language": customer.language,
         "first_seen": _iso(customer.first_seen),
         "last_seen": _iso(customer.last_seen),
+        # They unfollowed the WeChat Official Account (no message can reach them there).
+        "unsubscribed_at": _iso(customer.unsubscribed_at),
         "identities": [
             {"kind": i.kind, "value": i.value, "verified": i.verified} for i in identities
         ],

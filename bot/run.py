@@ -11,16 +11,22 @@ from pathlib import Path
 
 from bot.chat import chat_in_terminal
 from bot.migrate import upgrade
-from bot.processes import ProcessFailed, assistant_processes, endpoints_for
+from bot.processes import ProcessFailed, assistant_processes, credentials_for, endpoints_for
 from bot.settings import Settings
 
 
 def _banner(settings: Settings) -> str:
     url = settings.rasa_url
+    wechat = (
+        f"{url}/webhooks/wechat/webhook  (the Official Account's server URL)"
+        if settings.wechat_token.get_secret_value()
+        else "off (set WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET to connect an account)"
+    )
     return f"""
 The shop assistant is running.
   REST:       curl -s {url}/webhooks/rest/webhook -d '{{"sender": "me", "message": "Where is my order?"}}'
   socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
+  WeChat:     {wechat}
   HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa_api_token.get_secret_value()})
   Web:        {settings.web_url}/health
   Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
@@ -36,7 +42,8 @@ def run_assistant(settings: Settings, model: Path) -> int:
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database_url))
     endpoints = endpoints_for(settings, settings.run_dir / "endpoints.yml")
-    processes = assistant_processes(settings, model, endpoints)
+    credentials = credentials_for(settings, settings.run_dir / "credentials.yml")
+    processes = assistant_processes(settings, model, endpoints, credentials)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

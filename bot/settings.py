@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     # `python -m bot purge` removes conversations idle for longer than this; 0 keeps everything.
     retention_days: int = Field(0, ge=0)
 
+    # The WeChat Official Account channel (connectors/wechat.py), on when WECHAT_TOKEN is set.
+    wechat_token: SecretStr = SecretStr("")
+    wechat_app_id: str = ""
+    wechat_app_secret: SecretStr = SecretStr("")
+    # Set: safe mode (messages encrypted); the 43 characters from the account's settings.
+    wechat_encoding_aes_key: SecretStr = SecretStr("")
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    # Callbacks whose timestamp is further than this from now are refused (seconds).
+    wechat_replay_window: float = Field(300.0, gt=0)
+    # Answers ready within this many seconds go back in the callback's response; later ones
+    # through the customer-service API (WeChat gives up on a response after 5 s).
+    wechat_reply_deadline: float = Field(4.0, gt=0, lt=5)
+    # Several Rasa servers: the WeChat access token and retry de-duplication live here.
+    redis_url: SecretStr = SecretStr("")
+
     @field_validator("rasa_api_token", mode="before")
     @classmethod
     def _token_or_random(cls, value: object) -> object:

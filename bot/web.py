@@ -106,8 +106,14 @@ def _notify_pages(bus: EventBus):
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    bus = app[BUS]
     delivery = OutboxDelivery(
-        app[SESSIONS], settings.rasa_url, settings.rasa_api_token.get_secret_value()
+        app[SESSIONS],
+        settings.rasa_url,
+        settings.rasa_api_token.get_secret_value(),
+        on_refused=lambda ticket_id: bus.publish(
+            "ticket", {"id": ticket_id, "change": "undeliverable"}
+        ),
     )
     app[DELIVERY] = delivery
     task = asyncio.create_task(delivery.run(), name="outbox-delivery")

@@ -153,6 +153,7 @@ async def ticket_detail(session: AsyncSession, ticket_id: int) -> dict[str, Any]
             "agent": m.agent_name,
             "created_at": _iso(m.created_at),
             "delivered_at": _iso(m.delivered_at),
+            "failed_at": _iso(m.failed_at),  # the channel refused it: it will not arrive
             "attempts": m.attempts,
             "last_error": m.last_error if not m.delivered_at else None,
         }

@@ -172,7 +172,7 @@ async def test_after_the_ticket_is_resolved_the_bot_answers_again():
     assert SlotSet("handoff_ticket", None) in events
 
 
-async def test_outbox_replies_are_uttered_once_each_then_the_rating_prompt():
+async def test_outbox_replies_are_uttered_one_per_run_in_order_then_the_rating_prompt():
     events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     ticket_id = int(slot_values(events)["handoff_ticket"])
     sessions, _ = database.database()
@@ -180,13 +180,19 @@ async def test_outbox_replies_are_uttered_once_each_then_the_rating_prompt():
     async with sessions() as session, session.begin():
         first = await reply(session, ticket_id, "Hi, I'm Ann. Let me check.", ann)
         second = await reply(session, ticket_id, "Your refund is on its way.", ann)
+        refused = await reply(session, ticket_id, "Anything else?", ann)
+        refused.failed_at = datetime.now(UTC)  # the channel refused it for good
         await resolve(session, ticket_id, None, ann)  # queues the bot's return
     t = conversation(("agent please", "request_human"), handoff_ticket=str(ticket_id))
     t.events.append({"event": "bot", "text": first.text, "metadata": {"outbox_id": first.id}})
     events, messages = await run(ActionDeliverOutbox(), t)
-    assert [m.get("text") for m in messages[:1]] == [second.text]  # the first went out already
-    assert messages[0]["outbox_id"] == second.id and messages[0]["agent_name"] == "Ann"
-    assert messages[1]["response"] == "utter_ask_rating"
+    assert [(m.get("text"), m["outbox_id"], m["agent_name"]) for m in messages] == [
+        (second.text, second.id, "Ann")  # the first went out already; one per run
+    ]
+    assert slot_values(events) == {}
+    t.events.append({"event": "bot", "text": second.text, "metadata": {"outbox_id": second.id}})
+    events, messages = await run(ActionDeliverOutbox(), t)
+    assert [m["response"] for m in messages] == ["utter_ask_rating"]  # the refused one skipped
     assert slot_values(events) == {
         "handoff_ticket": None,
         "handoff_acknowledged": None,

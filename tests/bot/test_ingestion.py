@@ -208,6 +208,22 @@ async def test_wechat_senders_are_known_by_their_openid(sessions):
     assert profile["interactions"][0]["channel"] == "wechat"
 
 
+async def test_unfollowing_the_wechat_account_is_noted_and_following_again_clears_it(sessions):
+    await publish(sessions, "oFollow", [user("/subscribe", intent="subscribe", channel="wechat")])
+    await drain(sessions)
+    assert (await timeline(sessions, "oFollow"))["unsubscribed_at"] is None
+    leaving = user("/unsubscribe", intent="unsubscribe", channel="wechat")
+    await publish(sessions, "oFollow", [leaving])
+    await drain(sessions)
+    profile = await timeline(sessions, "oFollow")
+    assert profile["unsubscribed_at"].startswith(
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(leaving["timestamp"]))
+    )
+    await publish(sessions, "oFollow", [user("/subscribe", intent="subscribe", channel="wechat")])
+    await drain(sessions)
+    assert (await timeline(sessions, "oFollow"))["unsubscribed_at"] is None
+
+
 async def test_feedback_is_recorded_against_the_answer_it_rates(sessions):
     events = answered_turn("how do I get an invoice", faq_id="invoice", category="payment")
     events += [user("/feedback_helpful", "feedback_helpful"), slot("faq_feedback", "helpful")]

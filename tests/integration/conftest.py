@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -15,8 +17,19 @@ import pytest
 
 from bot.chat import send
 from bot.migrate import upgrade
-from bot.processes import ManagedProcess, assistant_processes, endpoints_for, start_in_order
+from bot.processes import (
+    ManagedProcess,
+    assistant_processes,
+    credentials_for,
+    endpoints_for,
+    start_in_order,
+)
 from bot.settings import Settings
+from tests.support.fake_wechat import APP_ID as WECHAT_APP_ID
+from tests.support.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
+from tests.support.fake_wechat import ENCODING_AES_KEY as WECHAT_AES_KEY
+from tests.support.fake_wechat import TOKEN as WECHAT_TOKEN
+from tests.support.fake_wechat import FakeWeChat, ThreadedFakeWeChat
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,6 +72,17 @@ class Assistant:
         """SIGKILL the web service, ingestion worker and all: no chance to finish anything."""
         self.processes["web"].kill()
 
+    @contextlib.contextmanager
+    def actions_paused(self) -> Iterator[None]:
+        """The action server stops (SIGSTOP) until the block ends: a bot that is slow to
+        answer, for real."""
+        group = self.processes["actions"].process.pid
+        os.killpg(group, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(group, signal.SIGCONT)
+
     def start_web(self) -> None:
         self.processes["web"].start()
         self.processes["web"].wait_ready(self.settings.startup_timeout)
@@ -89,7 +113,8 @@ def start_stack(
     )
     asyncio.run(upgrade(database_url))
     endpoints = endpoints_for(settings, work / "endpoints.yml")
-    processes = assistant_processes(settings, model, endpoints)
+    credentials = credentials_for(settings, work / "credentials.yml")
+    processes = assistant_processes(settings, model, endpoints, credentials)
     start_in_order(processes, settings.startup_timeout)
     return Assistant(settings, {p.name: p for p in processes}), processes
 
@@ -103,8 +128,18 @@ IDENTITY_SECRET = "integration-identity-secret"
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
-    """The whole assistant on a SQLite application database."""
+def fake_wechat() -> Iterator[ThreadedFakeWeChat]:
+    """WeChat's API servers, faked on loopback, for the assistant's WeChat channel."""
+    with ThreadedFakeWeChat(FakeWeChat()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def assistant(
+    tmp_path_factory, rasa_model: Path, fake_wechat: ThreadedFakeWeChat
+) -> Iterator[Assistant]:
+    """The whole assistant on a SQLite application database, with its WeChat channel in
+    safe mode pointed at the fake WeChat API."""
     work = tmp_path_factory.mktemp("assistant")
     ports = (
         int(os.environ.get("TEST_RASA_PORT", "15005")),
@@ -118,6 +153,11 @@ def assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
         ports,
         identity_secret=IDENTITY_SECRET,
         business_hours="00:00-23:59",  # what the bot promises should not depend on the hour
+        wechat_token=WECHAT_TOKEN,
+        wechat_app_id=WECHAT_APP_ID,
+        wechat_app_secret=WECHAT_APP_SECRET,
+        wechat_encoding_aes_key=WECHAT_AES_KEY,
+        wechat_api_base_url=fake_wechat.url,
     )
     try:
         yield assistant

@@ -83,6 +83,15 @@
           return item;
         }),
       );
+      document.getElementById("undelivered").replaceChildren(
+        ...t.replies
+          .filter((r) => r.failed_at)
+          .map((r) => {
+            const item = element("li", "Not delivered: ");
+            item.append(element("q", r.text), ` — ${r.last_error || "refused by the channel"}`);
+            return item;
+          }),
+      );
       document.getElementById("notes").replaceChildren(
         ...t.notes.map((n) => element("li", `${n.agent || ""}: ${n.text}`)),
       );
