@@ -24,7 +24,7 @@ from bench.ingestion import newest_model
 from bot.auth import create_agent
 from bot.db import create_engine, session_factory
 from bot.migrate import upgrade
-from bot.processes import assistant_processes, endpoints_for, start_in_order
+from bot.processes import assistant_processes, start_in_order
 from bot.settings import Settings
 from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
@@ -93,9 +93,7 @@ def main() -> int:
         )
         asyncio.run(upgrade(settings.database_url))
         asyncio.run(add_agent(settings.database_url))
-        processes = assistant_processes(
-            settings, newest_model(), endpoints_for(settings, work / "endpoints.yml")
-        )
+        processes = assistant_processes(settings, newest_model(), work)
         start_in_order(processes, settings.startup_timeout)
         try:
             to_console, to_customer = asyncio.run(measure(settings, args.rounds))

@@ -29,7 +29,7 @@ from bot.chat import send
 from bot.db import create_engine
 from bot.migrate import upgrade
 from bot.models import Conversation, Interaction
-from bot.processes import assistant_processes, endpoints_for, start_in_order
+from bot.processes import assistant_processes, start_in_order
 from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,9 +119,7 @@ def run(kind: str, count: int, model: Path) -> list[float]:
             database_url=database_url,
         )
         asyncio.run(upgrade(settings.database_url))
-        processes = assistant_processes(
-            settings, model, endpoints_for(settings, work / "endpoints.yml")
-        )
+        processes = assistant_processes(settings, model, work)
         start_in_order(processes, settings.startup_timeout)
         try:
             return asyncio.run(measure(settings, count))

@@ -241,10 +241,11 @@ def credentials_for(settings: Settings, path: Path) -> Path:
     return path
 
 
-def assistant_processes(
-    settings: Settings, model: Path, endpoints: Path, credentials: Path
-) -> list[ManagedProcess]:
-    """The assistant's servers in start order: web (ingestion), actions, Rasa."""
+def assistant_processes(settings: Settings, model: Path, files_dir: Path) -> list[ManagedProcess]:
+    """The assistant's servers in start order: web (ingestion), actions, Rasa; the endpoints
+    and credentials files made for this run are written into ``files_dir``."""
+    endpoints = endpoints_for(settings, files_dir / "endpoints.yml")
+    credentials = credentials_for(settings, files_dir / "credentials.yml")
     return [
         ManagedProcess(web_server(settings)),
         ManagedProcess(action_server(settings)),

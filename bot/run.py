@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.chat import chat_in_terminal
 from bot.migrate import upgrade
-from bot.processes import ProcessFailed, assistant_processes, credentials_for, endpoints_for
+from bot.processes import ProcessFailed, assistant_processes
 from bot.settings import Settings
 
 
@@ -41,9 +41,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
         return 2
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database_url))
-    endpoints = endpoints_for(settings, settings.run_dir / "endpoints.yml")
-    credentials = credentials_for(settings, settings.run_dir / "credentials.yml")
-    processes = assistant_processes(settings, model, endpoints, credentials)
+    processes = assistant_processes(settings, model, settings.run_dir)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

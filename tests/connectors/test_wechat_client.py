@@ -108,3 +108,24 @@ def test_split_never_breaks_a_character(text):
     pieces = split_text(text)
     assert "".join(pieces) == text
     assert all(len(p.encode()) <= 2048 for p in pieces)
+
+
+async def test_two_servers_sharing_redis_share_one_token(fake_url, fake):
+    from tests.connectors.test_wechat_state import redis_state
+
+    first_state = await redis_state()
+    second_state = await redis_state()
+    second_state._prefix = first_state._prefix  # the same account, on another server
+    fake.token_delay = 0.2
+    clients = [
+        CustomerServiceClient(APP_ID, "test-app-secret", state, fake_url)
+        for state in (first_state, second_state)
+    ]
+    try:
+        await asyncio.gather(*(c.send_text(f"o{n}", "hi") for n in range(4) for c in clients))
+        assert fake.token_requests == 1
+        assert len(fake.sent) == 8
+    finally:
+        for client, state in zip(clients, (first_state, second_state), strict=True):
+            await client.close()
+            await state.close()

@@ -17,13 +17,7 @@ import pytest
 
 from bot.chat import send
 from bot.migrate import upgrade
-from bot.processes import (
-    ManagedProcess,
-    assistant_processes,
-    credentials_for,
-    endpoints_for,
-    start_in_order,
-)
+from bot.processes import ManagedProcess, assistant_processes, start_in_order
 from bot.settings import Settings
 from tests.support.fake_wechat import APP_ID as WECHAT_APP_ID
 from tests.support.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
@@ -112,9 +106,7 @@ def start_stack(
         **extra,
     )
     asyncio.run(upgrade(database_url))
-    endpoints = endpoints_for(settings, work / "endpoints.yml")
-    credentials = credentials_for(settings, work / "credentials.yml")
-    processes = assistant_processes(settings, model, endpoints, credentials)
+    processes = assistant_processes(settings, model, work)
     start_in_order(processes, settings.startup_timeout)
     return Assistant(settings, {p.name: p for p in processes}), processes
 
