@@ -16,9 +16,8 @@ import uuid
 
 import pytest
 
-from bot.auth import create_agent
-from bot.db import create_engine, session_factory
 from tests.integration.conftest import Assistant
+from tests.support.agents import add_agent
 from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
 pytestmark = pytest.mark.integration
@@ -26,16 +25,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def agent(assistant: Assistant) -> str:
-    async def add() -> None:
-        engine = create_engine(assistant.settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                await create_agent(session, "wang", "Wang Fang", PASSWORD, "agent")
-        finally:
-            await engine.dispose()
-
-    asyncio.run(add())
-    return "wang"
+    return asyncio.run(add_agent(assistant.settings.database_url, "wang", "Wang Fang", PASSWORD))
 
 
 @pytest.fixture()

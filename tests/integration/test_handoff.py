@@ -13,9 +13,8 @@ import uuid
 
 import pytest
 
-from bot.auth import create_agent
-from bot.db import create_engine, session_factory
 from tests.integration.conftest import Assistant
+from tests.support.agents import add_agent
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +47,7 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(assistant: Assistant) -> Console:
-    async def add_agent() -> None:
-        engine = create_engine(assistant.settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                await create_agent(session, "nina", "Nina", PASSWORD, "agent")
-        finally:
-            await engine.dispose()
-
-    asyncio.run(add_agent())
+    asyncio.run(add_agent(assistant.settings.database_url, "nina", "Nina", PASSWORD))
     return Console(assistant.settings.web_url, "nina")
 
 

@@ -13,12 +13,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.auth import create_agent
 from bot.db import create_engine, session_factory
 from bot.models import Customer, Identity
 from connectors.wechat_mp.crypto import sign
 from tests.integration.conftest import Assistant
 from tests.integration.test_handoff import PASSWORD, Console, until
+from tests.support.agents import add_agent
 from tests.support.fake_wechat import (
     ENCODING_AES_KEY,
     TOKEN,
@@ -216,15 +216,7 @@ def test_an_image_gets_a_polite_answer_without_a_turn(assistant: Assistant):
 
 @pytest.fixture(scope="module")
 def console(assistant: Assistant) -> Console:
-    async def add_agent() -> None:
-        engine = create_engine(assistant.settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                await create_agent(session, "zhao", "Zhao Lei", PASSWORD, "agent")
-        finally:
-            await engine.dispose()
-
-    asyncio.run(add_agent())
+    asyncio.run(add_agent(assistant.settings.database_url, "zhao", "Zhao Lei", PASSWORD))
     return Console(assistant.settings.web_url, "zhao")
 
 

@@ -112,16 +112,10 @@ async def test_the_history_is_only_for_the_holder_of_the_conversation_id(assista
 async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(
     page, assistant: Assistant
 ):
-    import asyncio
-
-    from bot.auth import create_agent
-    from bot.db import create_engine, session_factory
     from tests.integration.test_handoff import PASSWORD, Console
+    from tests.support.agents import add_agent
 
-    engine = create_engine(assistant.settings.database_url)
-    async with session_factory(engine)() as session, session.begin():
-        await create_agent(session, "li.na", "Li Na", PASSWORD, "agent")
-    await engine.dispose()
+    await add_agent(assistant.settings.database_url, "li.na", "Li Na", PASSWORD)
 
     await open_widget(page, assistant)
     await page.get_by_role("button", name="Talk to a person").click()
