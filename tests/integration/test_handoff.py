@@ -34,14 +34,21 @@ class Console:
         body = {"username": username, "password": PASSWORD}
         self.csrf = self.call("POST", "/api/login", body, csrf=token)["csrf_token"]
 
-    def call(self, method: str, path: str, body: dict | None = None, csrf: str | None = None):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        csrf: str | None = None,
+        timeout: float = 30.0,
+    ):
         request = urllib.request.Request(
             self.base + path,
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json", "X-CSRF-Token": csrf or self.csrf},
         )
-        with self.opener.open(request, timeout=30) as response:
+        with self.opener.open(request, timeout=timeout) as response:
             return json.loads(response.read())
 
 
@@ -156,6 +163,7 @@ def test_an_agents_answer_added_to_the_faq_is_then_the_bots(assistant: Assistant
             "answer": answer,
             "ticket_id": ticket_id,
         },
+        timeout=120,  # the index is rebuilt before the answer: 5 s quiet, 30 s on a busy machine
     )
     assert added["entry_id"] == "payment_seashells" and added["version"]
 

@@ -249,6 +249,10 @@ def test_agents_replies_reach_wechat_and_a_closed_window_is_shown(
         what="the refusal recorded on the reply",
     )
     assert "48 hours" in refused["last_error"] and refused["delivered_at"] is None
+    with console.opener.open(f"{console.base}/console/tickets/{ticket_id}", timeout=30) as page:
+        html = page.read().decode()
+    undelivered = html.split('id="undelivered"', 1)[1].split("</ul>", 1)[0]
+    assert "请问还需要帮助吗？" in undelivered and "48 hours" in undelivered
     assert sent_to(fake_wechat, sender) == ["您好，我是赵磊，马上为您查询。"]
 
     console.call("POST", f"/api/tickets/{ticket_id}/reply", {"text": "订单已发出。"})
