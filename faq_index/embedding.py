@@ -45,8 +45,15 @@ class Embedder:
     def load(cls, model_spec: str = DEFAULT_MODEL) -> Embedder:
         return _load_cached(model_spec or DEFAULT_MODEL)
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Embed many texts (index build); rows are unit vectors."""
+    def encode(
+        self, texts: list[str], batch_size: int = 64, onnx_cache_dir: str | Path | None = None
+    ) -> np.ndarray:
+        """Embed many texts (index build); rows are unit vectors. With ``onnx_cache_dir`` holding
+        this model's export already, ONNX Runtime does it (about 1.6 times as fast)."""
+        if onnx_cache_dir:
+            onnx = self.onnx_query_encoder(onnx_cache_dir, export=False)
+            if onnx is not None:
+                return onnx.encode_many(texts, batch_size)
         vectors = self._model.encode(
             texts,
             batch_size=batch_size,
@@ -56,8 +63,9 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def onnx_query_encoder(self, cache_dir: str | Path):
-        """An ONNX Runtime encoder for single queries, exported into ``cache_dir`` if needed.
+    def onnx_query_encoder(self, cache_dir: str | Path, export: bool = True):
+        """An ONNX Runtime encoder, exported into ``cache_dir`` if needed (``export=False``:
+        only if it is there already).
 
         None when the model could not be exported faithfully; :meth:`encode_query` (PyTorch)
         then serves queries. See :mod:`faq_index.onnx_encoder`.
@@ -67,7 +75,10 @@ class Embedder:
         key = str(Path(cache_dir).resolve())
         with self._lock:
             if key not in self._onnx_encoders:
-                self._onnx_encoders[key] = load_query_encoder(self._model, cache_dir)
+                encoder = load_query_encoder(self._model, cache_dir, export=export)
+                if encoder is None and not export:
+                    return None  # not exported yet: a later call may export it
+                self._onnx_encoders[key] = encoder
             return self._onnx_encoders[key]
 
     def encode_query(self, text: str) -> np.ndarray:

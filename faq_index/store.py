@@ -153,9 +153,10 @@ def build_index(
 ) -> BuildResult:
     """Embed ``entries`` with ``model`` and publish them as the current version of ``index_dir``.
 
-    The model is loaded only when this version has not been built before; then, with
-    ``onnx_cache_dir``, its ONNX query encoder is exported too (once per model), so that the
-    first searcher does not pay for it.
+    The model is loaded only when this version has not been built before. With
+    ``onnx_cache_dir``, the variants are embedded by the model's ONNX export when it is there,
+    and after the first build the export is made (once per model, outside the build's time), so
+    that neither the next build nor the first searcher pays for it.
 
     >>> result = build_index(load_sources(["data/faq"]), "var/faq_index")  # doctest: +SKIP
     >>> result.version, result.built  # doctest: +SKIP
@@ -175,7 +176,9 @@ def build_index(
         staging = Path(tempfile.mkdtemp(prefix=".build-", dir=versions))
         try:
             embedder = embedder or Embedder.load(model)
-            _write_version(staging, version, entries, variants, embedder, ann_threshold)
+            _write_version(
+                staging, version, entries, variants, embedder, ann_threshold, onnx_cache_dir
+            )
             if target.exists():
                 shutil.rmtree(target)
             os.rename(staging, target)
@@ -200,8 +203,9 @@ def _write_version(
     variants: list[Variant],
     embedder: Embedder,
     ann_threshold: int,
+    onnx_cache_dir: str | Path | None = None,
 ) -> None:
-    vectors = embedder.encode([v.text for v in variants])
+    vectors = embedder.encode([v.text for v in variants], onnx_cache_dir=onnx_cache_dir)
     np.save(directory / "vectors.npy", vectors)
     faiss.write_index(dense_index(vectors, ann_threshold), str(directory / "dense.faiss"))
     LexicalIndex.build([text for _, text in lexical_documents(entries)]).save(directory)

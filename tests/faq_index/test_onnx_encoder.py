@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from faq_index import FaqSearcher, SearchSettings
-from faq_index.onnx_encoder import GRAPH_FILE, load_query_encoder
+from faq_index.onnx_encoder import GRAPH_FILE, OnnxQueryEncoder, load_query_encoder
+from faq_index.sources import load_sources
+from faq_index.store import build_index
 
 QUERIES = [
     "where's my parcel right now",
@@ -79,3 +81,35 @@ def test_search_ranks_and_scores_the_same_on_either_runtime(small_index, encoder
         assert [m.score for m in fast.matches] == pytest.approx(
             [m.score for m in slow.matches], abs=1e-4
         )
+
+
+def test_batches_embed_like_pytorch_in_the_callers_order(embedder, encoder):
+    texts = [*QUERIES, "运费怎么算", "How long does a refund take?", "", "a b"]
+    expected = embedder.encode(texts)  # sentence-transformers
+    got = encoder.encode_many(texts, batch_size=3)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert np.einsum("ij,ij->i", got, expected).min() > 0.9999
+
+
+def test_a_build_embeds_with_the_export_once_it_exists(
+    embedder, encoder, onnx_cache, faq_dir, tmp_path, monkeypatch
+):
+    entries = load_sources([faq_dir])
+    torch_built = build_index(entries, tmp_path / "torch", embedder=embedder)
+    calls = []
+    original = OnnxQueryEncoder.encode_many
+    monkeypatch.setattr(
+        OnnxQueryEncoder,
+        "encode_many",
+        lambda self, texts, batch_size=64: calls.append(len(texts)) or original(self, texts),
+    )
+    onnx_built = build_index(
+        entries, tmp_path / "onnx", embedder=embedder, onnx_cache_dir=onnx_cache
+    )
+    assert calls == [onnx_built.variants]
+    vectors = [np.load(result.path / "vectors.npy") for result in (torch_built, onnx_built)]
+    assert np.einsum("ij,ij->i", *vectors).min() > 0.9999
+    empty = tmp_path / "no-export-yet"
+    build_index(entries, tmp_path / "first", embedder=embedder, onnx_cache_dir=empty, force=True)
+    assert calls == [onnx_built.variants]  # nothing to use yet: PyTorch, then the export is made
+    assert any(empty.iterdir())
