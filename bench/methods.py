@@ -131,6 +131,7 @@ class FaqSearch(InProcessMethod):
             self._directory.name,
             embedder=self.embedder,
             ann_threshold=self.settings.ann_threshold,
+            onnx_cache_dir=self.settings.onnx_cache_dir or None,  # as `make index` builds
         )
         self._searcher = FaqSearcher(self._directory.name, self.settings)
         return result.seconds
