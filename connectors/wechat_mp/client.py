@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from connectors.refusals import Undeliverable
-from connectors.wechat_mp.state import MemoryState, SharedState, wait_for_value
+from connectors.wechat_mp.state import MemoryState, SharedState
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class CustomerServiceClient:
                     return await self._refresh()
                 finally:
                     await self._state.delete("token-lock")
-            await wait_for_value(self._state, "token-refreshed", 0.2)
+            await asyncio.sleep(self._state.poll_interval)  # another caller is refreshing
         raise WeChatApiError(-1, "no access token: the refresh did not finish")
 
     async def _refresh(self) -> str:
@@ -142,7 +142,6 @@ class CustomerServiceClient:
         # Renewed ahead of expiry; a token shorter-lived than twice the margin at half-life.
         ttl = expires_in - self._margin if expires_in > 2 * self._margin else expires_in / 2
         await self._state.put("token", token, ttl)
-        await self._state.put("token-refreshed", token, 1.0)
         self.refreshes += 1
         log.info("WeChat access token refreshed, valid for %.0f s", ttl)
         return token

@@ -11,6 +11,7 @@ again, three tries in all. So for every message (its ``dedupe_key``):
   customer-service API (:meth:`hand_to_api`); so does the turn itself if no try is waiting
   by the time WeChat would have stopped retrying (``grace``).
 
+>>> from connectors.wechat_mp.state import MemoryState
 >>> ledger = RetryLedger(MemoryState())
 >>> asyncio.run(ledger.start("msg:1")), asyncio.run(ledger.start("msg:1"))
 (True, False)
@@ -24,7 +25,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-from connectors.wechat_mp.state import MemoryState, SharedState, wait_for_value
+from connectors.wechat_mp.state import SharedState, wait_for_value
 
 RUNNING, DONE = "running", "done"
 
@@ -98,6 +99,3 @@ class RetryLedger:
                 break
             await asyncio.sleep(self.state.poll_interval)
         return await self.claim(key)
-
-
-__all__ = ["MemoryState", "RetryLedger"]

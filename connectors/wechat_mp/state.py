@@ -92,10 +92,10 @@ class RedisState:
         import redis.asyncio  # only needed at scale
 
         self._redis = redis.asyncio.Redis.from_url(url, decode_responses=True)
-        self._prefix = prefix
+        self.prefix = prefix
 
     def _key(self, key: str) -> str:
-        return f"{self._prefix}:{key}"
+        return f"{self.prefix}:{key}"
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
         return bool(await self._redis.set(self._key(key), value, px=_ms(ttl), nx=True))

@@ -114,8 +114,7 @@ async def test_two_servers_sharing_redis_share_one_token(fake_url, fake):
     from tests.connectors.test_wechat_state import redis_state
 
     first_state = await redis_state()
-    second_state = await redis_state()
-    second_state._prefix = first_state._prefix  # the same account, on another server
+    second_state = await redis_state(first_state.prefix)  # the same account, another server
     fake.token_delay = 0.2
     clients = [
         CustomerServiceClient(APP_ID, "test-app-secret", state, fake_url)

@@ -15,8 +15,9 @@ from connectors.wechat_mp.state import MemoryState, RedisState
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-async def redis_state() -> RedisState:
-    state = RedisState(REDIS_URL, prefix=f"test-wechat-{uuid.uuid4().hex}")
+async def redis_state(prefix: str | None = None) -> RedisState:
+    """A Redis store; the same ``prefix`` is the same account seen from another server."""
+    state = RedisState(REDIS_URL, prefix=prefix or f"test-wechat-{uuid.uuid4().hex}")
     try:
         await state.get("ping")
     except Exception as exc:  # no server here: say so rather than pass
@@ -34,9 +35,7 @@ async def make_state(request):
         if request.param == "memory":
             state = made[0] if made else MemoryState()
         else:
-            state = await redis_state()
-            if made:
-                state._prefix = made[0]._prefix
+            state = await redis_state(made[0].prefix if made else None)
         made.append(state)
         return state
 
