@@ -41,16 +41,30 @@ class Example:
 
 @dataclass(frozen=True)
 class IntentSplit:
-    """Per intent: the pool (shuffled, variants are drawn from its front), DEV and TEST rows."""
+    """Per intent: the pool (shuffled, variants are drawn from it), DEV and TEST rows."""
 
     pool: dict[str, list[str]]
     dev: list[Example]
     test: list[Example]
+    seed: int
 
-    def corpus(self, k: int | None, intents: Sequence[str] | None = None) -> Corpus:
-        """The first ``k`` pool texts (all when ``None``) of each intent as entries."""
+    def corpus(self, k: int | None, intents: Sequence[str] | None = None, draw: int = 0) -> Corpus:
+        """``k`` pool texts (all when ``None``) of each intent as entries.
+
+        Draw 0 takes the front of each shuffled pool; draw ``d > 0`` an independent random
+        choice of ``k`` texts, so that a figure can be repeated over several draws: with a few
+        variants per entry, which ones were drawn moves top-1 by a point or more.
+        """
         chosen = self.pool if intents is None else {i: self.pool[i] for i in intents}
-        return Corpus("en", {intent: texts[:k] for intent, texts in chosen.items()})
+        if k is None or draw == 0:
+            return Corpus("en", {intent: texts[:k] for intent, texts in chosen.items()})
+        return Corpus(
+            "en",
+            {
+                intent: sample(texts, k, self.seed, f"draw:{draw}:{intent}")
+                for intent, texts in chosen.items()
+            },
+        )
 
 
 def rng(seed: int, purpose: str) -> random.Random:
@@ -104,7 +118,7 @@ def split_intents(
         test.extend(Example(text, intent) for text in rows[:n_test])
         dev.extend(Example(text, intent) for text in rows[n_test : n_test + n_dev])
         pool[intent] = rows[n_test + n_dev :]
-    return IntentSplit(pool, dev, test)
+    return IntentSplit(pool, dev, test, seed)
 
 
 def load_afqmc_pairs(data: Path) -> list[tuple[int, str, str]]:
