@@ -8,8 +8,14 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.models import Customer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,11 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("web", help="serve the web service (health, ingestion) on WEB_PORT")
     commands.add_parser("migrate", help="bring the database to the newest schema")
     profile = commands.add_parser("profile", help="print a customer's profile and interactions")
-    profile.add_argument("key", help="a conversation (sender) id, shop customer id or OpenID")
+    _customer_key_arguments(profile)
     profile.add_argument("--json", action="store_true", help="machine-readable output")
     customers = commands.add_parser("customers", help="export or delete a customer's data")
     customers.add_argument("action", choices=["export", "delete"])
-    customers.add_argument("key", help="a conversation (sender) id, shop customer id or OpenID")
+    _customer_key_arguments(customers)
     commands.add_parser("purge", help="delete conversations older than RETENTION_DAYS")
     agents = commands.add_parser("agents", help="manage the console's agents")
     agents_commands = agents.add_subparsers(dest="agents_command", required=True)
@@ -48,9 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "web":
         from aiohttp import web
 
+        from bot.access_log import PathOnlyAccessLogger
         from bot.web import create_app
 
-        web.run_app(create_app(settings), host=settings.host, port=settings.web_port, print=None)
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.web_port,
+            print=None,
+            access_log_class=PathOnlyAccessLogger,
+        )
         return 0
     if args.command == "migrate":
         from bot.migrate import upgrade
@@ -58,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(upgrade(settings.database_url))
         return 0
     if args.command == "profile":
-        return asyncio.run(_print_profile(settings, args.key, args.json))
+        return asyncio.run(_print_profile(settings, args.key, args.by, args.json))
     if args.command == "customers":
-        return asyncio.run(_customer_data(settings, args.action, args.key))
+        return asyncio.run(_customer_data(settings, args.action, args.key, args.by))
     if args.command == "agents":
         password = sys.stdin.readline().rstrip("\r\n")
         return asyncio.run(_add_agent(settings, args.name, args.display_name, password, args.role))
@@ -70,6 +83,34 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return asyncio.run(_purge(settings))
     return 2
+
+
+def _customer_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """KEY and --by: a key naming different customers as different kinds is refused without
+    --by (see bot.lookup), so that a conversation named like a shop id is never taken for it."""
+    parser.add_argument("key", help="a conversation (sender) id, shop customer id or OpenID")
+    parser.add_argument(
+        "--by",
+        choices=["conversation", "shop", "wechat"],
+        help="what KEY is; needed when KEY names different customers as different kinds",
+    )
+
+
+async def _find_for_command(
+    session: AsyncSession, key: str, by: str | None
+) -> tuple[Customer | None, int]:
+    """The customer KEY names and 0; or None, once the error is printed, and the exit status:
+    1 when nothing matches, 2 when KEY names different customers (nothing is done then)."""
+    from bot.lookup import AmbiguousKey, CustomerNotFound, KeyKind, resolve_customer
+
+    try:
+        return await resolve_customer(session, key, KeyKind(by) if by else None), 0
+    except CustomerNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None, 1
+    except AmbiguousKey as exc:
+        print(f"error: {exc}; nothing was done", file=sys.stderr)
+        return None, 2
 
 
 async def _add_agent(
@@ -93,20 +134,18 @@ async def _add_agent(
         await engine.dispose()
 
 
-async def _customer_data(settings: Settings, action: str, key: str) -> int:
+async def _customer_data(settings: Settings, action: str, key: str, by: str | None) -> int:
     from bot.db import create_engine, session_factory
     from bot.privacy import delete_customer, export_customer
-    from bot.profiles import find_customer
     from bot.rasa_stores import tracker_store_engine
 
     engine = create_engine(settings.database_url)
     tracker = await tracker_store_engine(settings) if action == "delete" else None
     try:
         async with session_factory(engine)() as session, session.begin():
-            customer = await find_customer(session, key)
+            customer, status = await _find_for_command(session, key, by)
             if customer is None:
-                print(f"error: no customer or conversation {key!r}", file=sys.stderr)
-                return 1
+                return status
             if action == "export":
                 document = await export_customer(session, customer)
                 print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -143,17 +182,16 @@ async def _purge(settings: Settings) -> int:
     return 0
 
 
-async def _print_profile(settings: Settings, key: str, as_json: bool) -> int:
+async def _print_profile(settings: Settings, key: str, by: str | None, as_json: bool) -> int:
     from bot.db import create_engine, session_factory
-    from bot.profiles import find_customer, profile_document
+    from bot.profiles import profile_document
 
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session:
-            customer = await find_customer(session, key)
+            customer, status = await _find_for_command(session, key, by)
             if customer is None:
-                print(f"error: no customer or conversation {key!r}", file=sys.stderr)
-                return 1
+                return status
             document = await profile_document(session, customer)
     finally:
         await engine.dispose()

@@ -49,7 +49,12 @@ def verify(metadata: Mapping | None, secret: str) -> VerifiedCustomer | None:
         return None
     if not customer_id or len(customer_id) > MAX_ID_LENGTH:
         return None
-    if not hmac.compare_digest(sign(customer_id, secret), signature.strip().lower()):
+    given = signature.strip().lower().encode("utf-8", "replace")  # non-ASCII never matches
+    try:
+        expected = sign(customer_id, secret).encode()
+    except UnicodeEncodeError:  # a lone surrogate: no shop signed that
+        return None
+    if not hmac.compare_digest(expected, given):
         return None
     contact = {}
     for field, limit in CONTACT_LIMITS.items():

@@ -7,6 +7,11 @@ neither loses nor doubles an event: the rows it had not committed are still ther
 starts again. Each stored message also records its event's digest (``event_key``, unique), so a
 broker that re-delivers (RabbitMQ after a crash before the ack) cannot store it twice either.
 
+Payloads are untrusted: what is stored is cleaned first (:mod:`bot.sanitise`: lone surrogates
+become U+FFFD, control characters go), and each event is stored in a savepoint of the batch, so
+that one that still fails is set aside as a dead letter (:mod:`bot.deadletters`) instead of
+holding up every event behind it.
+
 What becomes of an event:
 
 - ``user``: a customer interaction (text, intent and confidence, channel); the conversation is
@@ -28,15 +33,19 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import LargeBinary, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversations import resolve_conversation
+from bot.deadletters import Delivery, Outcome, Quarantine, begin_batch
+from bot.health import Progress
 from bot.models import (
     BrokerEvent,
     Conversation,
@@ -45,6 +54,7 @@ from bot.models import (
     Interaction,
 )
 from bot.privacy import redact
+from bot.sanitise import clean_sender, clean_value, decode_payload
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +66,65 @@ DECISION_SLOTS = {
 }
 MAX_TEXT_CHARS = 10_000
 FOLLOW_INTENTS = ("subscribe", "unsubscribe")
+MESSAGE_EVENTS = ("user", "bot")
+CHANNEL_CHARS = Conversation.__table__.c.channel.type.length
+TICKET_ID = re.compile(r"[0-9]{1,18}")
 
 
-def event_key(sender_id: str, event: Mapping[str, Any]) -> str:
-    """The digest that identifies an event however often it is delivered."""
+def event_key(sender_id: object, event: Mapping[str, Any]) -> str:
+    """The digest that identifies an event however often it is delivered.
+
+    It is computed on the event as it came, before cleaning, so that digests stay those of the
+    events stored before cleaning existed, and two events differing only in what cleaning
+    removes stay two. ``surrogatepass`` lets lone surrogates into the digest, where they harm
+    nothing (UTF-8 without them is unchanged).
+
+    Args:
+        sender_id: the conversation id as delivered.
+        event: the decoded event, nested at most ``bot.sanitise.MAX_DEPTH`` levels.
+
+    Returns:
+        64 hex digits.
+    """
     canonical = json.dumps(
         {"sender_id": sender_id, **event}, sort_keys=True, ensure_ascii=False, default=str
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _timestamp(event: Mapping[str, Any]) -> datetime:
     value = event.get("timestamp")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        with contextlib.suppress(OverflowError, OSError, ValueError):  # NaN, years past 9999
+            return datetime.fromtimestamp(value, UTC)
     return datetime.now(UTC)
 
 
-def _text(value: object) -> str | None:
-    return value[:MAX_TEXT_CHARS] if isinstance(value, str) else None
+def _text(value: object, limit: int = MAX_TEXT_CHARS) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _column_text(value: object, column: str) -> str | None:
+    """``value`` as text cut to the interactions column's length (PostgreSQL would refuse more)."""
+    return None if value is None else str(value)[: Interaction.__table__.c[column].type.length]
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _number(value: object) -> float | None:
+    if not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+
+
+def _ticket_id(value: object) -> int | None:
+    text = str(value) if isinstance(value, int | str) else ""
+    return int(text) if TICKET_ID.fullmatch(text) else None
 
 
 @dataclass
@@ -96,49 +146,66 @@ class Ingestor:
     redact_pii: bool = False
     changes: Changes = field(default_factory=Changes)
 
-    async def store(self, session: AsyncSession, sender_id: str, event: Mapping[str, Any]) -> bool:
-        """Apply one event; False when it was ignored or had been stored already."""
-        kind = event.get("event")
-        if kind in ("user", "bot"):
-            return await self._message(session, sender_id, event)
-        if kind == "slot":
-            if event.get("name") == "handoff_ticket" and str(event.get("value") or "").isdigit():
-                self.changes.handoffs.add(int(event["value"]))
-            return await self._slot(session, sender_id, event)
-        return False
+    async def store(
+        self, session: AsyncSession, sender_id: object, event: Mapping[str, Any]
+    ) -> bool:
+        """Apply one event, cleaned (see :mod:`bot.sanitise`).
 
-    async def _message(self, session: AsyncSession, sender_id: str, event: Mapping) -> bool:
-        key = event_key(sender_id, event)
+        Args:
+            session: the batch's session; the caller owns the transaction.
+            sender_id: the conversation id as delivered (any JSON value).
+            event: the decoded event as delivered.
+
+        Returns:
+            False when it was ignored or had been stored already.
+
+        Raises:
+            InvalidEvent: a message or slot without a usable sender id, or nested too deep.
+        """
+        kind = event.get("event")
+        if kind not in (*MESSAGE_EVENTS, "slot"):
+            return False
+        clean = clean_value(event)  # first: it bounds the nesting that event_key walks
+        sender = clean_sender(sender_id)
+        if kind in MESSAGE_EVENTS:
+            return await self._message(session, sender, clean, event_key(sender_id, event))
+        if clean.get("name") == "handoff_ticket" and (ticket := _ticket_id(clean.get("value"))):
+            self.changes.handoffs.add(ticket)
+        return await self._slot(session, sender, clean)
+
+    async def _message(
+        self, session: AsyncSession, sender_id: str, event: Mapping, key: str
+    ) -> bool:
         if await session.scalar(select(Interaction.id).where(Interaction.event_key == key)):
             return False
         when = _timestamp(event)
-        channel = event.get("input_channel") if event["event"] == "user" else None
+        is_user = event["event"] == "user"
+        channel = _text(event.get("input_channel"), CHANNEL_CHARS) if is_user else None
+        metadata = _mapping(event.get("metadata"))
         conversation = await resolve_conversation(
-            session, sender_id, event.get("metadata"), channel, when, self.identity_secret
+            session, sender_id, metadata, channel, when, self.identity_secret
         )
         customer = await session.get(Customer, conversation.customer_id)
+        text = _text(event.get("text"))
         interaction = Interaction(
             event_key=key,
             customer_id=customer.id,
             conversation_id=conversation.id,
             channel=conversation.channel,
-            text=redact(_text(event.get("text"))) if self.redact_pii else _text(event.get("text")),
+            text=redact(text) if self.redact_pii else text,
             timestamp=when,
             language=customer.language,
         )
-        if event["event"] == "user":
-            intent = (event.get("parse_data") or {}).get("intent") or {}
+        if is_user:
+            intent = _mapping(_mapping(event.get("parse_data")).get("intent"))
             interaction.direction = Direction.CUSTOMER.value
-            interaction.intent = _text(intent.get("name"))
-            confidence = intent.get("confidence")
-            interaction.intent_confidence = (
-                float(confidence) if isinstance(confidence, int | float) else None
-            )
+            interaction.intent = _text(intent.get("name"), 100)
+            interaction.intent_confidence = _number(intent.get("confidence"))
             if interaction.intent in FOLLOW_INTENTS:  # WeChat: (un)followed the account
                 customer.unsubscribed_at = when if interaction.intent == "unsubscribe" else None
-        elif (event.get("metadata") or {}).get("agent_name"):
+        elif metadata.get("agent_name"):
             interaction.direction = Direction.AGENT.value  # an agent's reply, via the outbox
-            interaction.author = _text(str(event["metadata"]["agent_name"]))[:100]
+            interaction.author = _column_text(metadata["agent_name"], "author")
         else:
             interaction.direction = Direction.BOT.value
         session.add(interaction)
@@ -151,7 +218,9 @@ class Ingestor:
 
     async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping) -> bool:
         name, value = event.get("name"), event.get("value")
-        if name not in DECISION_SLOTS and name not in ("faq_feedback", "language"):
+        if not isinstance(name, str) or (
+            name not in DECISION_SLOTS and name not in ("faq_feedback", "language")
+        ):
             return False
         conversation = await session.scalar(
             select(Conversation).where(Conversation.sender_id == sender_id)
@@ -193,12 +262,34 @@ class Ingestor:
             )
         else:
             column = DECISION_SLOTS[name]
-            if column == "faq_score":
-                value = float(value) if isinstance(value, int | float) else None
-            elif value is not None:
-                value = str(value)[:100]
+            value = _number(value) if column == "faq_score" else _column_text(value, column)
             await session.execute(update(Interaction).where(*turn).values({column: value}))
         return True
+
+
+class BrokerRow(NamedTuple):
+    id: int
+    sender_id: str | None
+    data: str
+
+
+async def take_rows(session: AsyncSession, limit: int) -> list[BrokerRow]:
+    """The oldest broker rows, whatever bytes they hold.
+
+    SQLite stores whatever bytes a writer gives it, and its driver fails the whole query on
+    text that is not UTF-8: there the columns are read as bytes and decoded here, undecodable
+    bytes kept as lone surrogates for cleaning. PostgreSQL refuses such text when it is written.
+    """
+    sender, data = BrokerEvent.sender_id, BrokerEvent.data
+    if session.get_bind().dialect.name == "sqlite":
+        sender, data = cast(sender, LargeBinary), cast(data, LargeBinary)
+    result = await session.execute(
+        select(BrokerEvent.id, sender, data).order_by(BrokerEvent.id).limit(limit)
+    )
+    return [
+        BrokerRow(row_id, None if raw is None else decode_payload(raw), decode_payload(payload))
+        for row_id, raw, payload in result.all()
+    ]
 
 
 class IngestionWorker:
@@ -222,7 +313,13 @@ class IngestionWorker:
         self._batch = batch
         self._notify = notify
         self._stopping = asyncio.Event()
-        self.stored = 0
+        self._quarantine = Quarantine("sql", redact_pii=ingestor.redact_pii)
+        self.progress = Progress()
+
+    @property
+    def stored(self) -> int:
+        """Events stored since the worker started."""
+        return self.progress.stored
 
     async def pending(self) -> int:
         """Events waiting in the broker table."""
@@ -230,33 +327,30 @@ class IngestionWorker:
             return await session.scalar(select(func.count()).select_from(BrokerEvent))
 
     async def drain_once(self) -> int:
-        """Store and delete up to one batch of broker rows; the number of rows consumed."""
+        """Store and delete up to one batch of broker rows; the number of rows consumed.
+
+        Raises:
+            Exception: what failed the batch (rolled back: every row is still there), unless
+                it was one event's fault, which sets that event aside (see :class:`Quarantine`).
+        """
         self._ingestor.changes = Changes()
+        outcomes: Counter[Outcome] = Counter()
         async with self._sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(BrokerEvent).order_by(BrokerEvent.id).limit(self._batch)
-                )
-            ).scalars()
-            consumed = []
+            await begin_batch(session)
+            rows = await take_rows(session, self._batch)
             for row in rows:
-                consumed.append(row.id)
-                try:
-                    event = json.loads(row.data or "")
-                except ValueError:
-                    log.warning("skipping broker row %s: not JSON", row.id)
-                    continue
-                if not isinstance(event, dict):
-                    log.warning("skipping broker row %s: not an event object", row.id)
-                    continue
-                sender_id = row.sender_id or event.get("sender_id")
-                if sender_id and await self._ingestor.store(session, sender_id, event):
-                    self.stored += 1
-            if consumed:
+                delivery = Delivery(row.id, row.data, row.sender_id)
+                outcomes[
+                    await self._quarantine.ingest(session, delivery, self._ingestor.store)
+                ] += 1
+            if rows:
+                consumed = [row.id for row in rows]
                 await session.execute(delete(BrokerEvent).where(BrokerEvent.id.in_(consumed)))
-        if self._notify is not None and consumed:
+        self._quarantine.forget(row.id for row in rows)
+        self.progress.drained(outcomes[Outcome.STORED], outcomes[Outcome.SET_ASIDE])
+        if self._notify is not None and rows:
             self._notify(self._ingestor.changes)
-        return len(consumed)
+        return len(rows)
 
     async def run(self) -> None:
         delay = self._interval
@@ -266,6 +360,7 @@ class IngestionWorker:
                 delay = self._interval
             except Exception:
                 log.exception("ingestion failed; retrying in %.1f s", delay)
+                self.progress.failed()
                 consumed = 0
                 delay = min(delay * 2, 10.0)
             if consumed < self._batch:

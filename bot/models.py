@@ -233,6 +233,8 @@ class Ticket(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # A digest of the client's address (socket.io channel), for the per-address ticket limit.
+    origin: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class TicketNote(Base):
@@ -310,3 +312,22 @@ class BrokerEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sender_id: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    """A broker event that could not be stored, set aside so that the events after it are.
+
+    The ingestion workers store each event in a savepoint of their batch: one that fails for
+    what it holds (or keeps failing, see :mod:`bot.deadletters`) lands here with the exception,
+    instead of stopping every customer's events behind it. ``data`` is the payload as it came,
+    cleaned only so the database takes it, for an operator to read and replay by hand.
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # "sql" (the broker table) or "rabbitmq"
+    sender_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    data: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(500))  # "ExceptionType: message"
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -1,8 +1,9 @@
 """Customers' data is theirs: export it, delete it, keep it no longer than the retention period.
 
-A customer's text lives in three places: our interactions, Rasa's broker table (until it is
-ingested) and Rasa's tracker store. Deleting a customer removes it from all three; purging
-removes what is older than the retention period from all three.
+A customer's text lives in four places: our interactions, Rasa's broker table (until it is
+ingested), the events set aside as dead letters (see :mod:`bot.deadletters`) and Rasa's tracker
+store. Deleting a customer removes it from all four; purging removes what is older than the
+retention period from all four.
 
 >>> async with sessions() as session, session.begin():  # doctest: +SKIP
 ...     await delete_customer(session, customer, tracker_engine)
@@ -17,7 +18,15 @@ from typing import Any
 from sqlalchemy import MetaData, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.models import BrokerEvent, Conversation, Customer, Identity, Interaction, Ticket
+from bot.models import (
+    BrokerEvent,
+    Conversation,
+    Customer,
+    DeadLetter,
+    Identity,
+    Interaction,
+    Ticket,
+)
 from bot.profiles import profile_document
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -50,10 +59,27 @@ def redact(text: str | None) -> str | None:
 
 
 async def export_customer(session: AsyncSession, customer: Customer) -> dict[str, Any]:
-    """Everything stored about ``customer``, as JSON-ready data."""
+    """Everything stored about ``customer``, as JSON-ready data: the profile with every
+    interaction, and the events of their conversations that were set aside as dead letters."""
+    senders = select(Conversation.sender_id).where(Conversation.customer_id == customer.id)
+    letters = (
+        await session.scalars(
+            select(DeadLetter).where(DeadLetter.sender_id.in_(senders)).order_by(DeadLetter.id)
+        )
+    ).all()
     return {
         "exported_at": datetime.now(UTC).isoformat(),
         "customer": await profile_document(session, customer, with_interactions=True),
+        "dead_letters": [
+            {
+                "conversation": letter.sender_id,
+                "source": letter.source,
+                "data": letter.data,
+                "reason": letter.reason,
+                "created_at": letter.created_at.isoformat(),
+            }
+            for letter in letters
+        ],
     }
 
 
@@ -83,7 +109,8 @@ async def delete_customer(
     session: AsyncSession, customer: Customer, tracker: AsyncEngine | None
 ) -> list[str]:
     """Delete ``customer`` with every conversation, interaction and identity, their unread
-    broker rows and their conversations in Rasa's tracker store; the conversation ids."""
+    broker rows, their dead letters and their conversations in Rasa's tracker store; the
+    conversation ids."""
     senders = list(
         (
             await session.scalars(
@@ -94,6 +121,7 @@ async def delete_customer(
     await _delete_tracker_conversations(tracker, senders)
     if senders:
         await session.execute(delete(BrokerEvent).where(BrokerEvent.sender_id.in_(senders)))
+        await session.execute(delete(DeadLetter).where(DeadLetter.sender_id.in_(senders)))
     # Tickets take their notes with them; conversations their outbox (agents' replies).
     for model in (Interaction, Ticket, Conversation, Identity):
         await session.execute(delete(model).where(model.customer_id == customer.id))
@@ -106,7 +134,8 @@ async def purge(
     session: AsyncSession, tracker: AsyncEngine | None, days: int, now: datetime | None = None
 ) -> dict[str, int]:
     """Remove conversations whose last message is older than ``days``, their interactions and
-    tracker events, and customers left with nothing; counts of what went."""
+    tracker events, dead letters set aside before then, and customers left with nothing;
+    counts of what went."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     senders = list(
         (
@@ -124,6 +153,7 @@ async def purge(
                     delete(events).where(events.c.timestamp < cutoff.timestamp())
                 )
     interactions = await session.execute(delete(Interaction).where(Interaction.timestamp < cutoff))
+    dead_letters = await session.execute(delete(DeadLetter).where(DeadLetter.created_at < cutoff))
     conversations = await session.execute(
         delete(Conversation).where(Conversation.last_message_at < cutoff)
     )
@@ -142,4 +172,5 @@ async def purge(
         "conversations": conversations.rowcount,
         "interactions": interactions.rowcount,
         "customers": len(gone),
+        "dead_letters": dead_letters.rowcount,
     }

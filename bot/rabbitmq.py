@@ -4,7 +4,9 @@ Rasa's ``PikaEventBroker`` publishes each event as a persistent JSON message to 
 bound to durable queues. :class:`RabbitMQIngestionWorker` takes up to a batch of messages from
 our queue, stores them in one transaction and acknowledges them only after the commit: a crash
 before the acknowledgement makes RabbitMQ deliver them again, and their digests
-(``Interaction.event_key``) keep them from being stored twice.
+(``Interaction.event_key``) keep them from being stored twice. Each message is stored in a
+savepoint of the batch: one that cannot be stored is set aside as a dead letter and
+acknowledged with the others (see :mod:`bot.deadletters`), instead of coming back forever.
 
 >>> worker = RabbitMQIngestionWorker(sessions, ingestor, "amqp://guest:guest@127.0.0.1/")  # doctest: +SKIP
 >>> asyncio.create_task(worker.run())  # doctest: +SKIP
@@ -14,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import hashlib
 import logging
+from collections import Counter
 
 import aio_pika
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.deadletters import Delivery, Outcome, Quarantine, begin_batch
+from bot.health import Progress
 from bot.ingestion import Changes, Ingestor, Notify
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,11 @@ async def declare_queue(channel: aio_pika.abc.AbstractChannel, name: str):
     queue = await channel.declare_queue(name, durable=True)
     await queue.bind(exchange)
     return queue
+
+
+def _delivery(message: aio_pika.abc.AbstractIncomingMessage) -> Delivery:
+    # A redelivered message has a new delivery tag: its body's digest tells it is the same.
+    return Delivery(hashlib.sha256(message.body).hexdigest(), message.body)
 
 
 class RabbitMQIngestionWorker:
@@ -57,12 +67,19 @@ class RabbitMQIngestionWorker:
         self._stopping = asyncio.Event()
         self._queue = None
         self._connection = None
-        self.stored = 0
+        self._quarantine = Quarantine("rabbitmq", redact_pii=ingestor.redact_pii)
+        self.progress = Progress()
 
-    async def pending(self) -> int:
-        """Messages waiting in the queue (as RabbitMQ last counted them)."""
+    @property
+    def stored(self) -> int:
+        """Events stored since the worker started."""
+        return self.progress.stored
+
+    async def pending(self) -> int | None:
+        """Messages waiting in the queue (as RabbitMQ last counted them); None while the worker
+        is not connected and cannot tell."""
         if self._connection is None:
-            return 0
+            return None
         # A channel of its own: the worker's channel is busy getting and acknowledging.
         async with self._connection.channel() as channel:
             declared = await channel.declare_queue(self._queue_name, passive=True)
@@ -77,25 +94,25 @@ class RabbitMQIngestionWorker:
                 break
             messages.append(message)
         if not messages:
+            self.progress.drained()
             return 0
         self._ingestor.changes = Changes()
+        outcomes: Counter[Outcome] = Counter()
+        deliveries = [_delivery(message) for message in messages]
+        store = self._ingestor.store
         try:
             async with self._sessions() as session, session.begin():
-                for message in messages:
-                    try:
-                        event = json.loads(message.body)
-                    except ValueError:
-                        log.warning("skipping a message that is not JSON")
-                        continue
-                    sender_id = event.get("sender_id") if isinstance(event, dict) else None
-                    if sender_id and await self._ingestor.store(session, sender_id, event):
-                        self.stored += 1
+                await begin_batch(session)
+                for delivery in deliveries:
+                    outcomes[await self._quarantine.ingest(session, delivery, store)] += 1
         except BaseException:
             for message in messages:  # give them back, in order, for the next attempt
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
             raise
         await messages[-1].ack(multiple=True)
+        self._quarantine.forget(delivery.key for delivery in deliveries)
+        self.progress.drained(outcomes[Outcome.STORED], outcomes[Outcome.SET_ASIDE])
         if self._notify is not None:
             self._notify(self._ingestor.changes)
         return len(messages)
@@ -121,6 +138,7 @@ class RabbitMQIngestionWorker:
                 raise
             except Exception:
                 log.exception("RabbitMQ ingestion failed; retrying in %.1f s", delay)
+                self.progress.failed()
                 self._queue = self._connection = None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from aiohttp import web
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot import widget
 from bot.auth import AuthError, create_agent
@@ -21,7 +22,9 @@ from bot.console.bus import EventBus
 from bot.console.faq import FaqLookup
 from bot.console.security import security_middleware
 from bot.db import create_engine, session_factory
+from bot.deadletters import count_dead_letters
 from bot.delivery import OutboxDelivery
+from bot.health import assess, figures
 from bot.ingestion import Changes, IngestionWorker, Ingestor
 from bot.keys import BUS, DELIVERY, ENGINE, FAQ, INGESTION, SESSIONS, SETTINGS
 from bot.knowledge import rebuild_index
@@ -33,26 +36,41 @@ log = logging.getLogger(__name__)
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 when the database answers; includes how many events wait to be ingested."""
-    try:
-        async with request.app[SESSIONS]() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception as exc:  # any database failure makes the service unhealthy
-        log.warning("health check: database unavailable: %s", exc)
-        return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+    """200 ``"ok"`` while the database answers and ingestion keeps up; 503 ``"degraded"``, with
+    the reason, when the database is down or events wait and none has been consumed for
+    INGEST_STALL_SECONDS (see :mod:`bot.health`). Always the ingestion figures and the count of
+    dead letters, the events set aside because they could not be stored."""
     worker = request.app[INGESTION]
     try:
-        pending = await worker.pending()
-    except Exception as exc:
+        async with request.app[SESSIONS]() as session:
+            dead_letters: int | None = await count_dead_letters(session)
+    except Exception as exc:  # any database failure makes the service unhealthy
+        log.warning("health check: database unavailable: %s", exc)
+        dead_letters = None
+    pending = await _pending(worker) if dead_letters is not None else None
+    now = datetime.now(UTC)
+    if dead_letters is None:
+        reason: str | None = "the database is unavailable"
+    else:
+        reason = assess(worker.progress, pending, now, request.app[SETTINGS].ingest_stall_seconds)
+    body = {
+        "status": "degraded" if reason else "ok",
+        "database": "unavailable" if dead_letters is None else "ok",
+        "ingestion": figures(worker.progress, pending, now),
+        "dead_letters": dead_letters,
+    }
+    if reason:
+        body["reason"] = reason
+    return web.json_response(body, status=503 if reason else 200)
+
+
+async def _pending(worker: IngestionWorker | RabbitMQIngestionWorker) -> int | None:
+    """Events waiting in the broker, or None when it cannot be asked."""
+    try:
+        return await worker.pending()
+    except Exception as exc:  # the broker being unreachable is reported, not raised
         log.warning("health check: event broker unavailable: %s", exc)
-        pending = None
-    return web.json_response(
-        {
-            "status": "ok",
-            "database": "ok",
-            "ingestion": {"pending": pending, "stored": worker.stored},
-        }
-    )
+        return None
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.identity import sign
 from bot.ingestion import IngestionWorker, Ingestor
@@ -134,6 +134,9 @@ async def test_a_crash_mid_batch_loses_and_doubles_nothing(sessions):
     with pytest.raises(RuntimeError):
         await IngestionWorker(sessions, CrashingIngestor(crash_at=12), batch=100).drain_once()
     assert await count(sessions, Interaction) == 0  # the batch rolled back as a whole
+    # including what was written in savepoints (SQLite's driver would commit a first savepoint)
+    for model in (Customer, Conversation, Identity):
+        assert await count(sessions, model) == 0, model
     assert await count(sessions, BrokerEvent) == 24  # and every row is still waiting
     await drain(sessions)
     for n in range(3):
@@ -279,3 +282,154 @@ async def test_meeting_a_new_customer_in_several_places_at_once_makes_one(sessio
     assert len(set(ids)) == 1
     assert await count(sessions, Customer) == 1
     assert await count(sessions, Identity) == 1
+
+
+# --- poison events: bad text is cleaned, what still fails is set aside, the rest goes on --------
+
+
+async def publish_raw(sessions, sender_id, data):
+    """One broker row exactly as given; bytes go in unchecked, as SQLite lets any writer do."""
+    async with sessions() as session, session.begin():
+        if isinstance(data, bytes):
+            await session.execute(
+                text("INSERT INTO events (sender_id, data) VALUES (:s, CAST(:d AS TEXT))"),
+                {"s": sender_id, "d": data},
+            )
+        else:
+            session.add(BrokerEvent(sender_id=sender_id, data=data))
+
+
+async def dead_letters(sessions):
+    from bot.models import DeadLetter
+
+    async with sessions() as session:
+        return (await session.scalars(select(DeadLetter).order_by(DeadLetter.id))).all()
+
+
+class PoisonedIngestor(Ingestor):
+    """Fails on the message "poison", as an event that no code could store would."""
+
+    def __init__(self, error: type[Exception] = ValueError) -> None:
+        super().__init__(SECRET)
+        self.error = error
+
+    async def store(self, session, sender_id, event):
+        if event.get("text") == "poison":
+            raise self.error("cannot store this event")
+        return await super().store(session, sender_id, event)
+
+
+def signed(customer_id, **contact):
+    return {"customer_id": customer_id, "customer_hash": sign(customer_id, SECRET), **contact}
+
+
+@pytest.mark.parametrize(
+    ("event", "sender", "field", "stored"),
+    [
+        (user("broken \udc80 text"), "web-s1", "text", "broken \ufffd text"),
+        (
+            user("hi", metadata=signed("c-s1", name="Li \ud800Lei")),
+            "web-s1",
+            "name",
+            "Li \ufffdLei",
+        ),
+        (user("from a broken sender id"), "web-\udc80", "text", "from a broken sender id"),
+    ],
+)
+async def test_a_lone_surrogate_neither_stalls_ingestion_nor_is_lost(
+    sessions, event, sender, field, stored
+):
+    # json.dumps escapes it as "\udc80": valid JSON, but no UTF-8 encoder takes the string
+    await publish_raw(sessions, None, json.dumps({"sender_id": sender, **event}))
+    await publish(sessions, "web-s2", [user("someone else, after it")])
+    await drain(sessions)
+    assert await count(sessions, BrokerEvent) == 0
+    profile = await timeline(sessions, sender.replace("\udc80", "\ufffd"))
+    value = profile["name"] if field == "name" else profile["interactions"][0]["text"]
+    assert value == stored
+    texts = [i["text"] for i in (await timeline(sessions, "web-s2"))["interactions"]]
+    assert texts == ["someone else, after it"]
+
+
+async def test_raw_bytes_that_are_not_utf8_in_a_broker_row_are_replaced(sessions, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL refuses text that is not UTF-8 when it is written")
+    row = json.dumps({"sender_id": "web-b1", **user("bad XXX bytes")}).encode()
+    await publish_raw(sessions, "web-b1", row.replace(b"XXX", b"\xed\xa0\x80"))
+    await publish_raw(sessions, "web-b2", b"\xff\xfe not even JSON")
+    await publish(sessions, "web-b3", [user("after the bad bytes")])
+    await drain(sessions)
+    assert await count(sessions, BrokerEvent) == 0
+    texts = [i["text"] for i in (await timeline(sessions, "web-b1"))["interactions"]]
+    assert texts == ["bad \ufffd\ufffd\ufffd bytes"]  # each undecodable byte
+    assert [i["text"] for i in (await timeline(sessions, "web-b3"))["interactions"]] == [
+        "after the bad bytes"
+    ]
+    (letter,) = await dead_letters(sessions)
+    assert letter.data == "\ufffd\ufffd not even JSON" and letter.sender_id == "web-b2"
+
+
+async def test_control_characters_are_removed_from_what_is_stored(sessions):
+    said = "a\x00b\x07c\x1b[0md\ne\tf\r\x7fg\x85h"
+    await publish(sessions, "web-cc", [user(said, metadata=signed("c-cc", name="Li\x00 Lei\x1b"))])
+    await drain(sessions)
+    profile = await timeline(sessions, "web-cc")
+    assert profile["interactions"][0]["text"] == "abc[0md\ne\tf\rgh"
+    assert profile["name"] == "Li Lei"
+
+
+async def test_an_event_that_cannot_be_stored_is_set_aside_and_the_batch_goes_on(sessions):
+    await publish(sessions, "web-p1", [user("before the poison")])
+    await publish(sessions, "web-p2", [user("poison")])
+    too_long = {"sender_id": "x" * 300, **user("a sender id longer than any conversation's")}
+    await publish_raw(sessions, None, json.dumps(too_long))
+    await publish_raw(sessions, None, json.dumps(user("a message from nobody")))
+    await publish_raw(sessions, "web-p3", "{not json")
+    await publish(sessions, "web-p1", [user("after the poison")])
+    worker = IngestionWorker(sessions, PoisonedIngestor(), batch=100)
+    assert await worker.drain_once() == 6  # one batch, one transaction, every row consumed
+    assert await count(sessions, BrokerEvent) == 0
+    texts = [i["text"] for i in (await timeline(sessions, "web-p1"))["interactions"]]
+    assert texts == ["before the poison", "after the poison"]
+    letters = await dead_letters(sessions)
+    assert [(d.source, d.sender_id) for d in letters] == [
+        ("sql", "web-p2"),
+        ("sql", "x" * 255),
+        ("sql", None),
+        ("sql", "web-p3"),
+    ]
+    assert letters[0].reason == "ValueError: cannot store this event"
+    assert json.loads(letters[0].data)["text"] == "poison"  # the payload, to replay by hand
+    assert letters[3].data == "{not json" and letters[3].reason.startswith("JSONDecodeError")
+    assert all(d.created_at is not None for d in letters)
+    assert await worker.drain_once() == 0  # nothing is retried
+    assert await count(sessions, Interaction) == 2
+
+
+async def test_an_event_that_keeps_crashing_the_worker_is_set_aside_after_a_few_attempts(
+    sessions,
+):
+    from bot.deadletters import MAX_ATTEMPTS
+
+    await publish(sessions, "web-k1", [user("poison")])
+    await publish(sessions, "web-k2", [user("fine")])
+    worker = IngestionWorker(sessions, PoisonedIngestor(RuntimeError), batch=100)
+    for _ in range(MAX_ATTEMPTS - 1):  # perhaps the worker was killed: the batch is retried
+        with pytest.raises(RuntimeError):
+            await worker.drain_once()
+        assert await count(sessions, BrokerEvent) == 2
+    assert await worker.drain_once() == 2  # but not forever
+    assert [d.reason for d in await dead_letters(sessions)] == [
+        "RuntimeError: cannot store this event"
+    ]
+    assert [i["text"] for i in (await timeline(sessions, "web-k2"))["interactions"]] == ["fine"]
+
+
+async def test_a_dead_letter_holds_only_what_can_be_stored(sessions):
+    sender = "web-\udc80" + "y" * 400
+    await publish_raw(sessions, None, json.dumps({"sender_id": sender, **user("poison\u0000")}))
+    await drain(sessions, PoisonedIngestor())
+    (letter,) = await dead_letters(sessions)
+    assert letter.sender_id == "web-\ufffd" + "y" * 250  # cleaned, cut to the column
+    assert letter.reason.startswith("InvalidEvent: ") and len(letter.reason) <= 500
+    assert json.loads(letter.data)["sender_id"] == sender  # JSON escapes are kept as they came

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -9,13 +10,13 @@ import pytest
 from sqlalchemy import text
 
 from bot.auth import create_agent
-from bot.db import create_engine
+from bot.db import create_engine, session_factory
 from bot.escalations import Actor, add_note, open_ticket, reply
 from bot.identity import sign
 from bot.models import EscalationReason
 from bot.privacy import delete_customer, export_customer, purge, redact
 from bot.profiles import find_customer
-from tests.bot.test_ingestion import SECRET, answered_turn, drain, publish, user
+from tests.bot.test_ingestion import SECRET, answered_turn, drain, publish, signed, user
 from tests.conftest import tables_containing
 
 RASA_TRACKER_TABLE = """
@@ -47,9 +48,22 @@ async def track(tracker, sender: str, said: str, when: datetime) -> None:
         )
 
 
+async def set_aside(sessions, sender: str | None, data: str, days_ago: int = 0) -> None:
+    """A dead letter, as the ingestion worker writes one for an event it cannot store."""
+    from bot.models import DeadLetter
+
+    async with sessions() as session, session.begin():
+        when = datetime.now(UTC) - timedelta(days=days_ago)
+        session.add(
+            DeadLetter(source="sql", sender_id=sender, data=data, reason="x", created_at=when)
+        )
+
+
 async def test_export_holds_the_profile_and_every_interaction(sessions):
     await publish(sessions, "web-e", answered_turn("where is my parcel?"))
     await drain(sessions)
+    await set_aside(sessions, "web-e", '{"text": "set aside"}')
+    await set_aside(sessions, "web-other", '{"text": "not theirs"}')
     async with sessions() as session:
         document = await export_customer(session, await find_customer(session, "web-e"))
     exported = document["customer"]
@@ -58,6 +72,7 @@ async def test_export_holds_the_profile_and_every_interaction(sessions):
         "answer to where is my parcel?",
     ]
     assert exported["identities"][0]["value"] == "web-e"
+    assert [d["data"] for d in document["dead_letters"]] == ['{"text": "set aside"}']
     json.dumps(document)  # JSON-ready all the way down
 
 
@@ -75,6 +90,7 @@ async def test_deleting_a_customer_leaves_their_text_nowhere(sessions, database_
     await publish(sessions, "web-d2", [user("signing in", metadata=signed)])
     await drain(sessions)
     await publish(sessions, "web-d1", [user("not ingested yet " + marker)])  # still in the inbox
+    await set_aside(sessions, "web-d2", json.dumps({"text": "set aside " + marker}))
     now = datetime.now(UTC)
     for sender in ("web-d1", "web-d2", "web-keep"):
         await track(tracker, sender, f"{sender} {marker if sender != 'web-keep' else 'other'}", now)
@@ -106,7 +122,9 @@ async def test_deleting_a_customer_leaves_their_text_nowhere(sessions, database_
         assert await find_customer(session, "web-keep") is not None
 
 
-async def test_purge_removes_what_is_older_than_the_retention_period(sessions, tracker):
+async def test_purge_removes_what_is_older_than_the_retention_period(
+    sessions, tracker, database_url
+):
     await publish(sessions, "web-old", [user("old question")])
     await publish(sessions, "web-new", [user("new question")])
     await drain(sessions)
@@ -130,10 +148,18 @@ async def test_purge_removes_what_is_older_than_the_retention_period(sessions, t
         )
     await track(tracker, "web-old", "old question", datetime.now(UTC) - timedelta(days=40))
     await track(tracker, "web-new", "new question", datetime.now(UTC))
+    await set_aside(sessions, "web-old", "old question, set aside", days_ago=40)
+    await set_aside(sessions, "web-new", "new question, set aside")
 
     async with sessions() as session, session.begin():
         removed = await purge(session, tracker, days=30)
-    assert removed == {"conversations": 1, "interactions": 1, "customers": 1}
+    assert removed == {"conversations": 1, "interactions": 1, "customers": 1, "dead_letters": 1}
+    engine = create_engine(database_url)
+    try:
+        assert await tables_containing(engine, "old question") == []
+        assert await tables_containing(engine, "new question, set aside") == ["dead_letters"]
+    finally:
+        await engine.dispose()
     async with sessions() as session:
         assert await find_customer(session, "web-old") is None
         assert await find_customer(session, "web-new") is not None
@@ -165,3 +191,106 @@ async def test_with_redaction_on_stored_text_is_masked(sessions):
         customer = await find_customer(session, "web-r")
         document = await export_customer(session, customer)
     assert document["customer"]["interactions"][0]["text"] == "reach me on [phone] or [email]"
+
+
+# --- which customer a key names: a conversation named like a shop id is never taken for it -----
+
+VICTIM, DECOY = "VICTIM-7c1e", "DECOY-2b9d"
+
+
+def on_database(database_url: str, work) -> object:
+    """Run ``work(sessions)`` on the database, from a test that is not async (like the CLI)."""
+
+    async def run():
+        engine = create_engine(database_url)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def victim_and_decoy(database_url: str) -> None:
+    """The shop customer c-42 chats signed in; someone else opens a conversation named "c-42"."""
+
+    async def work(sessions):
+        await publish(
+            sessions, "web-victim", [user(f"{VICTIM} my address", metadata=signed("c-42"))]
+        )
+        await publish(sessions, "c-42", [user(f"{DECOY} hello")])
+        await publish(sessions, "oWeChat1", [user("你好", channel="wechat")])
+        await drain(sessions)
+
+    on_database(database_url, work)
+
+
+def stored_texts(database_url: str) -> tuple[list[str], list[str]]:
+    """The tables holding the victim's text and the decoy's."""
+
+    async def run():
+        engine = create_engine(database_url)
+        try:
+            return await tables_containing(engine, VICTIM), await tables_containing(engine, DECOY)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture()
+def cli(database_url, monkeypatch, capsys):
+    """``python -m bot ARGS`` on the test database: (exit status, stdout, stderr)."""
+    from bot.__main__ import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("IDENTITY_SECRET", SECRET)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = main(list(args))
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "command", [("customers", "delete"), ("customers", "export"), ("profile",)]
+)
+def test_a_key_naming_different_customers_is_refused_and_changes_nothing(
+    database_url, cli, command
+):
+    victim_and_decoy(database_url)
+    status, out, err = cli(*command, "c-42")
+    assert status == 2 and out == ""
+    assert "conversation 'c-42'" in err and "shop 'c-42'" in err and "--by" in err
+    assert stored_texts(database_url) == (["interactions"], ["interactions"])
+
+
+def test_by_shop_deletes_the_shop_customer_and_keeps_the_decoy(database_url, cli):
+    victim_and_decoy(database_url)
+    status, _, err = cli("customers", "delete", "c-42", "--by", "shop")
+    assert status == 0, err
+    assert stored_texts(database_url) == ([], ["interactions"])
+
+
+def test_by_conversation_exports_only_the_conversation_owner(database_url, cli):
+    victim_and_decoy(database_url)
+    status, out, err = cli("customers", "export", "c-42", "--by", "conversation")
+    assert status == 0, err
+    assert DECOY in out and VICTIM not in out
+    status, out, err = cli("profile", "c-42", "--by", "shop", "--json")
+    assert status == 0, err
+    assert VICTIM in out and DECOY not in out
+
+
+def test_a_key_naming_one_customer_needs_no_by(database_url, cli):
+    victim_and_decoy(database_url)
+    status, out, _ = cli("customers", "export", "web-victim")
+    assert status == 0 and VICTIM in out and DECOY not in out
+    status, out, _ = cli("customers", "export", "oWeChat1", "--by", "wechat")
+    assert status == 0 and "你好" in out
+    status, _, err = cli("customers", "export", "c-42", "--by", "wechat")
+    assert status == 1 and "no wechat 'c-42'" in err
+    status, _, err = cli("customers", "delete", "c-43")
+    assert status == 1 and "no customer or conversation 'c-43'" in err

@@ -12,7 +12,16 @@ import pytest
 from bot.ingestion import Ingestor
 from bot.models import Interaction
 from bot.rabbitmq import RASA_EXCHANGE, RabbitMQIngestionWorker, declare_queue
-from tests.bot.test_ingestion import SECRET, CrashingIngestor, answered_turn, count, timeline
+from tests.bot.test_ingestion import (
+    SECRET,
+    CrashingIngestor,
+    PoisonedIngestor,
+    answered_turn,
+    count,
+    dead_letters,
+    timeline,
+    user,
+)
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -34,6 +43,11 @@ async def rabbitmq():
             message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
             await exchange.publish(message, routing_key="")
 
+    async def publish_raw(body: bytes) -> None:
+        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await exchange.publish(message, routing_key="")
+
+    publish.raw = publish_raw
     yield name, publish, queue
     await queue.delete(if_unused=False, if_empty=False)
     await connection.close()
@@ -91,3 +105,56 @@ async def test_a_crash_before_the_commit_gives_every_message_back(sessions, rabb
     for n in range(3):
         texts = [i["text"] for i in (await timeline(sessions, f"web-q{n}"))["interactions"]]
         assert texts == [f"question {n}", f"answer to question {n}"]
+
+
+async def test_a_poison_message_is_set_aside_acknowledged_and_the_rest_stored(sessions, rabbitmq):
+    name, publish, _ = rabbitmq
+    await publish("web-r1", [user("before the poison")])
+    surrogate = json.dumps({"sender_id": "web-r2", **user("lone XXX")}).encode()
+    await publish.raw(surrogate.replace(b"XXX", b"\xed\xa0\x80"))  # json.loads takes it
+    await publish.raw(b"\xff\xfe not JSON")
+    await publish("web-r3", [user("poison")])
+    await publish("web-r1", [user("after the poison")])
+    worker, connection = await connected_worker(sessions, name, PoisonedIngestor(), batch=100)
+    try:
+        assert await worker.drain_once() == 5
+        assert await worker.drain_once() == 0
+    finally:
+        await connection.close()
+    worker, connection = await connected_worker(sessions, name)
+    try:
+        assert await worker.pending() == 0  # all acknowledged: nothing comes back
+    finally:
+        await connection.close()
+    texts = [i["text"] for i in (await timeline(sessions, "web-r1"))["interactions"]]
+    assert texts == ["before the poison", "after the poison"]
+    texts = [i["text"] for i in (await timeline(sessions, "web-r2"))["interactions"]]
+    assert texts == ["lone \ufffd\ufffd\ufffd"]
+    letters = await dead_letters(sessions)
+    assert [(d.source, d.sender_id, d.reason.split(":")[0]) for d in letters] == [
+        ("rabbitmq", None, "JSONDecodeError"),
+        ("rabbitmq", "web-r3", "ValueError"),
+    ]
+    assert letters[0].data == "\ufffd\ufffd not JSON"
+
+
+async def test_a_message_that_keeps_crashing_the_worker_is_set_aside_in_the_end(sessions, rabbitmq):
+    from bot.deadletters import MAX_ATTEMPTS
+
+    name, publish, _ = rabbitmq
+    await publish("web-r4", [user("poison"), user("fine")])
+    worker, connection = await connected_worker(
+        sessions, name, PoisonedIngestor(RuntimeError), batch=100
+    )
+    try:
+        for _ in range(MAX_ATTEMPTS - 1):
+            with pytest.raises(RuntimeError):
+                await worker.drain_once()
+        assert await worker.drain_once() == 2
+        assert await worker.drain_once() == 0
+    finally:
+        await connection.close()
+    assert [d.reason for d in await dead_letters(sessions)] == [
+        "RuntimeError: cannot store this event"
+    ]
+    assert [i["text"] for i in (await timeline(sessions, "web-r4"))["interactions"]] == ["fine"]
