@@ -1,10 +1,15 @@
-"""Agents' accounts: argon2 password hashes, server-side sessions, CSRF tokens, login limits.
+"""Agents' accounts: argon2 password hashes, server-side sessions, CSRF tokens, sign-in limits.
 
 The browser holds only a random session token in an HttpOnly cookie; the database keeps its
 SHA-256 digest, the agent and the session's CSRF token, which every state-changing request must
-send back (form field ``csrf_token`` or header ``X-CSRF-Token``). Failed sign-ins are counted
-per user name and per address; past the limit, sign-in is refused for a while whatever the
-password.
+send back (form field ``csrf_token`` or header ``X-CSRF-Token``).
+
+Guessing is limited in two ways. Each client address may make :data:`MAX_ATTEMPTS_PER_ADDRESS`
+failed sign-ins per :data:`ATTEMPT_WINDOW`; the limit is atomic: an attempt is recorded (and
+committed) before it is counted, so parallel guesses cannot all see a count under the limit.
+Each user name gets a delay that grows with its recent failures (:func:`user_delay`) but never
+refuses the right password, so a stranger can slow an agent's sign-in but not lock her out.
+Argon2 runs off the event loop, a few hashes at a time (:mod:`bot.passwords`).
 
 >>> async with sessions() as session, session.begin():  # doctest: +SKIP
 ...     await create_agent(session, "ann", "Ann", "a long passphrase", "admin")
@@ -12,6 +17,7 @@ password.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -19,24 +25,24 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Agent, AgentRole, AgentSession, LoginAttempt
+from bot.passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
+# Longer passwords cannot be set, so a longer guess is wrong without hashing it.
+MAX_PASSWORD_LENGTH = 1024
+MAX_USERNAME_LENGTH = 64
 SESSION_LIFETIME = timedelta(hours=12)
-LOCKOUT_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
-
-_hasher = PasswordHasher()
-# Verified against when the user does not exist, so that a wrong name costs the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+ATTEMPT_WINDOW = timedelta(minutes=15)
+MAX_ATTEMPTS_PER_ADDRESS = 20
+# Seconds of delay per recent failure of a user name, and the most it grows to.
+USER_DELAY_STEP = 0.5
+MAX_USER_DELAY = 3.0
 
 
 class AuthError(Exception):
@@ -44,7 +50,7 @@ class AuthError(Exception):
 
 
 class TooManyAttempts(AuthError):
-    pass
+    """The client address failed too often lately; refused whatever the password."""
 
 
 @dataclass(frozen=True)
@@ -68,26 +74,35 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# --- accounts -----------------------------------------------------------------------------------
+
+
+def valid_username(username: str) -> bool:
+    """1-64 letters, digits, '.', '-' or '_' (``username`` already stripped and lower-cased)."""
+    return (
+        0 < len(username) <= MAX_USERNAME_LENGTH
+        and username.replace("_", "").replace("-", "").replace(".", "").isalnum()
+    )
+
+
 async def create_agent(
     session: AsyncSession, username: str, display_name: str, password: str, role: str
 ) -> Agent:
     username = (username or "").strip().lower()
-    if (
-        not username
-        or len(username) > 64
-        or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
-    ):
+    if not valid_username(username):
         raise AuthError("a user name is 1-64 letters, digits, '.', '-' or '_'")
     if role not in (AgentRole.AGENT.value, AgentRole.ADMIN.value):
         raise AuthError("the role is agent or admin")
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AuthError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AuthError(f"the password has more than {MAX_PASSWORD_LENGTH} characters")
     if await session.scalar(select(Agent.id).where(Agent.username == username)):
         raise AuthError(f"an agent {username!r} exists already")
     agent = Agent(
         username=username,
         display_name=(display_name or username).strip()[:100],
-        password_hash=_hasher.hash(password),
+        password_hash=await hash_password(password),
         role=role,
         active=True,
         created_at=_now(),
@@ -97,43 +112,116 @@ async def create_agent(
     return agent
 
 
-async def _failures(session: AsyncSession, key: str) -> int:
+# --- sign-in limits -----------------------------------------------------------------------------
+
+
+def user_delay(failures: int) -> float:
+    """Seconds a sign-in for a user name waits, after ``failures`` recent failures for it."""
+    return min(MAX_USER_DELAY, USER_DELAY_STEP * max(0, failures))
+
+
+async def _pause(seconds: float) -> None:
+    if seconds > 0:
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One sign-in's rows in ``login_attempts``: kept if it fails, removed if it succeeds."""
+
+    user_key: str
+    address_key: str
+    ids: tuple[int, int]
+
+
+async def _record(session: AsyncSession, username: str, address: str) -> _Attempt:
+    """Store the attempt before anything is checked, and commit, so that others count it."""
+    user_key, address_key = f"user:{username}", f"ip:{address}"[:160]
+    now = _now()
+    await session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.key.in_((user_key, address_key)), LoginAttempt.at < now - ATTEMPT_WINDOW
+        )
+    )
+    rows = LoginAttempt(key=user_key, at=now), LoginAttempt(key=address_key, at=now)
+    session.add_all(rows)
+    await session.flush()
+    await session.commit()
+    return _Attempt(user_key, address_key, (rows[0].id, rows[1].id))
+
+
+async def _recent(session: AsyncSession, key: str) -> int:
     return await session.scalar(
         select(func.count())
         .select_from(LoginAttempt)
-        .where(LoginAttempt.key == key, LoginAttempt.at >= _now() - LOCKOUT_WINDOW)
+        .where(LoginAttempt.key == key, LoginAttempt.at >= _now() - ATTEMPT_WINDOW)
     )
+
+
+async def _forget(session: AsyncSession, attempt: _Attempt) -> None:
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(attempt.ids)))
+    await session.commit()
+
+
+async def _admit(session: AsyncSession, attempt: _Attempt) -> None:
+    """Refuse a spent address, then make the attempt wait for its user name's failures.
+
+    The address's count includes this attempt and every one committed before it, so however
+    many run in parallel, at most :data:`MAX_ATTEMPTS_PER_ADDRESS` get past this point.
+    """
+    if await _recent(session, attempt.address_key) > MAX_ATTEMPTS_PER_ADDRESS:
+        await _forget(session, attempt)
+        raise TooManyAttempts("too many failed sign-ins from your address; try again later")
+    failures = await _recent(session, attempt.user_key) - 1  # not counting this one
+    await session.commit()  # hold no connection while waiting
+    await _pause(user_delay(failures))
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+async def _check_password(session: AsyncSession, username: str, password: str) -> Agent | None:
+    """The active agent ``username`` if ``password`` is theirs; no connection is held while
+    argon2 runs."""
+    agent = await session.scalar(select(Agent).where(Agent.username == username))
+    password_hash = agent.password_hash if agent else None
+    await session.commit()
+    ok = await verify_password(password_hash, password)
+    return agent if ok and agent is not None and agent.active else None
 
 
 async def sign_in(
     session: AsyncSession, username: str, password: str, address: str
 ) -> tuple[str, SignedIn]:
-    """A new session token for good credentials; raises :class:`AuthError` otherwise.
+    """A new session token for good credentials; raises :class:`AuthError` otherwise, and
+    :class:`TooManyAttempts` for an address that failed too often lately.
 
-    Commits ``session`` either way: a failed attempt must be counted even though it raises.
+    Commits ``session`` as it goes (a failed attempt must be counted even though it raises),
+    so it must keep its objects on commit, as :func:`bot.db.session_factory`'s sessions do.
     """
-    username = (username or "").strip().lower()[:64]
-    user_key, address_key = f"user:{username}", f"ip:{address}"[:160]
-    if (
-        await _failures(session, user_key) >= MAX_FAILURES_PER_USER
-        or await _failures(session, address_key) >= MAX_FAILURES_PER_ADDRESS
-    ):
-        raise TooManyAttempts("too many failed sign-ins; try again in 15 minutes")
-    agent = await session.scalar(select(Agent).where(Agent.username == username))
-    try:
-        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password or "")
-        ok = agent is not None and agent.active
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
-        session.add(LoginAttempt(key=user_key, at=_now()))
-        session.add(LoginAttempt(key=address_key, at=_now()))
-        await session.commit()
+    username = (username or "").strip().lower()
+    if not valid_username(username) or len(password or "") > MAX_PASSWORD_LENGTH:
+        raise AuthError("wrong user name or password")  # no such account can exist
+    attempt = await _record(session, username, address)
+    await _admit(session, attempt)
+    agent = await _check_password(session, username, password or "")
+    if agent is None:
         log.info("failed sign-in for %r from %s", username, address)
         raise AuthError("wrong user name or password")
-    if _hasher.check_needs_rehash(agent.password_hash):
-        agent.password_hash = _hasher.hash(password)
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.key == user_key))
+    return await _open_session(session, agent, password, attempt)
+
+
+async def _open_session(
+    session: AsyncSession, agent: Agent, password: str, attempt: _Attempt
+) -> tuple[str, SignedIn]:
+    """Store a new session; the user name's failures are cleared, the address's are not."""
+    if needs_rehash(agent.password_hash):
+        agent.password_hash = await hash_password(password)
+    await session.execute(
+        delete(LoginAttempt).where(
+            (LoginAttempt.key == attempt.user_key) | LoginAttempt.id.in_(attempt.ids)
+        )
+    )
     token = secrets.token_urlsafe(32)
     record = AgentSession(
         token_digest=_digest(token),

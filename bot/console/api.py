@@ -2,59 +2,67 @@
 
 Same sign-in as the pages (session cookie; ``X-CSRF-Token`` on every change). Errors are JSON:
 ``{"error": "..."}`` with 400 (bad input), 401 (not signed in), 403 (not allowed), 404, 409
-(the ticket's state forbids it).
+(the ticket's state forbids it), 413 (body over 64 kB), 429 (too many failed sign-ins) and
+503 (the FAQ index is not available). Handlers raise named exceptions, which
+:func:`bot.console.errors.json_errors` (wrapped around every route) turns into these answers.
+Bad input is refused before anything is stored (see :mod:`bot.console.inputs`).
+
+``GET /api/tickets`` comes in pages: ``limit`` (default 50, at most 200) and ``cursor`` (from
+the previous page's ``next_cursor``); ``next`` is the URL of the next page, ``null`` on the last.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
 from aiohttp import web
 
-from bot.auth import AuthError, TooManyAttempts, sign_in, sign_out
+from bot.auth import sign_in, sign_out
+from bot.console.errors import Handler, NotFound, json_errors, read_json_body
+from bot.console.inputs import (
+    BadInput,
+    id_field,
+    parse_id,
+    text_field,
+    text_parameter,
+)
 from bot.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     admin_only,
     current_agent,
+    may_publish_faq,
 )
-from bot.console.views import STATUSES, active_agents, ticket_detail, ticket_list
-from bot.escalations import Actor, TicketError, add_note, assign, claim, reopen, reply, resolve
+from bot.console.views import (
+    active_agents,
+    page_request,
+    query_filters,
+    ticket_detail,
+    ticket_page,
+)
+from bot.escalations import (
+    MAX_NOTE_CHARS,
+    MAX_REPLY_CHARS,
+    Actor,
+    add_note,
+    assign,
+    claim,
+    reopen,
+    reply,
+    resolve,
+)
 from bot.keys import BUS, DELIVERY, FAQ, SESSIONS, SETTINGS
-from bot.knowledge import Addition, KnowledgeError, add_to_faq, rebuild_index
-from bot.models import Customer
+from bot.knowledge import Addition, add_to_faq, rebuild_index
+from bot.models import Customer, Ticket
 from bot.privacy import export_customer
 from bot.profiles import profile_document
-from faq_index import FaqIndexError, QueryError
+from faq_index.sources import MAX_TEXT_CHARS
 
-MAX_BODY_BYTES = 64 * 1024
-
-
-def _error(status: type[web.HTTPException], message: str) -> web.HTTPException:
-    return status(text=json.dumps({"error": message}), content_type="application/json")
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise _error(web.HTTPRequestEntityTooLarge, "the request body is too large")
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
-    return body
-
-
-def _int(value: str | None, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise _error(web.HTTPBadRequest, f"{name} must be a whole number") from None
+# Longer sign-in fields are wrong anyway; bot.auth says so without hashing them.
+MAX_CREDENTIAL_CHARS = 4096
+MAX_FAQ_ID_CHARS = 128
+MAX_CATEGORY_CHARS = 100
 
 
 def _actor(request: web.Request) -> Actor:
@@ -92,19 +100,11 @@ async def login_token(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     """POST /api/login {username, password}: a session cookie and the session's CSRF token."""
-    body = await _body(request)
-    try:
-        async with request.app[SESSIONS]() as session:
-            token, agent = await sign_in(
-                session,
-                str(body.get("username", "")),
-                str(body.get("password", "")),
-                request.remote or "unknown",
-            )
-    except TooManyAttempts as exc:
-        raise _error(web.HTTPTooManyRequests, str(exc)) from None
-    except AuthError as exc:
-        raise _error(web.HTTPUnauthorized, str(exc)) from None
+    body = await read_json_body(request)
+    username = text_field(body, "username", MAX_CREDENTIAL_CHARS)
+    password = text_field(body, "password", MAX_CREDENTIAL_CHARS)
+    async with request.app[SESSIONS]() as session:
+        token, agent = await sign_in(session, username, password, request.remote or "unknown")
     response = web.json_response(
         {
             "csrf_token": agent.csrf_token,
@@ -125,41 +125,39 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def list_tickets(request: web.Request) -> web.Response:
-    query = request.query
-    status = query.get("status") or None
-    if status not in (None, "active", *STATUSES):
-        raise _error(web.HTTPBadRequest, f"status is one of active, {', '.join(STATUSES)}")
+    """GET /api/tickets: a page of tickets, the next page's URL and the totals per status."""
+    filters = query_filters(request.query)
+    limit, after = page_request(request.query)
     async with request.app[SESSIONS]() as session:
-        tickets = await ticket_list(
-            session,
-            status=status,
-            channel=query.get("channel") or None,
-            reason=query.get("reason") or None,
-            max_age_minutes=_int(query.get("age"), "age"),
-        )
-    return web.json_response({"tickets": tickets})
+        page = await ticket_page(session, filters, limit, after)
+    following = None
+    if page.next_cursor:
+        following = str(request.rel_url.update_query(cursor=page.next_cursor))
+    return web.json_response(
+        {
+            "tickets": page.tickets,
+            "next_cursor": page.next_cursor,
+            "next": following,
+            "total": page.total,
+            "totals": page.totals,
+        }
+    )
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    ticket_id = _int(request.match_info["ticket_id"], "ticket id")
+    ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
     async with request.app[SESSIONS]() as session:
         detail = await ticket_detail(session, ticket_id)
     if detail is None:
-        raise _error(web.HTTPNotFound, f"no ticket {ticket_id}")
+        raise NotFound(f"no ticket {ticket_id}")
     return web.json_response(detail)
 
 
 async def _change(request: web.Request, operation, *args) -> web.Response:
     """Run a ticket operation in one transaction, tell live pages, answer with the ticket."""
-    ticket_id = _int(request.match_info["ticket_id"], "ticket id")
-    try:
-        async with request.app[SESSIONS]() as session, session.begin():
-            await operation(session, ticket_id, *args, _actor(request))
-    except PermissionError as exc:
-        raise _error(web.HTTPForbidden, str(exc)) from None
-    except TicketError as exc:
-        status = web.HTTPNotFound if str(exc).startswith("no ticket") else web.HTTPConflict
-        raise _error(status, str(exc)) from None
+    ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
+    async with request.app[SESSIONS]() as session, session.begin():
+        await operation(session, ticket_id, *args, _actor(request))
     request.app[BUS].publish("ticket", {"id": ticket_id, "change": operation.__name__})
     request.app[DELIVERY].wake()
     return await get_ticket(request)
@@ -170,13 +168,14 @@ async def claim_ticket(request: web.Request) -> web.Response:
 
 
 async def reply_ticket(request: web.Request) -> web.Response:
-    body = await _body(request)
-    return await _change(request, reply, str(body.get("text", "")))
+    body = await read_json_body(request)
+    return await _change(request, reply, text_field(body, "text", MAX_REPLY_CHARS))
 
 
 async def resolve_ticket(request: web.Request) -> web.Response:
-    body = await _body(request)
-    return await _change(request, resolve, str(body.get("note") or ""))
+    body = await read_json_body(request)
+    note = text_field(body, "note", MAX_NOTE_CHARS, required=False)
+    return await _change(request, resolve, note or "")
 
 
 async def reopen_ticket(request: web.Request) -> web.Response:
@@ -185,11 +184,8 @@ async def reopen_ticket(request: web.Request) -> web.Response:
 
 @admin_only
 async def assign_ticket(request: web.Request) -> web.Response:
-    body = await _body(request)
-    agent_id = body.get("agent_id")
-    if not isinstance(agent_id, int):
-        raise _error(web.HTTPBadRequest, "agent_id must be a number")
-    return await _change(request, assign, agent_id)
+    body = await read_json_body(request)
+    return await _change(request, assign, id_field(body, "agent_id"))
 
 
 async def list_agents(request: web.Request) -> web.Response:
@@ -199,15 +195,15 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 async def note_ticket(request: web.Request) -> web.Response:
-    body = await _body(request)
-    return await _change(request, add_note, str(body.get("text", "")))
+    body = await read_json_body(request)
+    return await _change(request, add_note, text_field(body, "text", MAX_NOTE_CHARS))
 
 
 async def _customer(session, request: web.Request) -> Customer:
-    customer_id = _int(request.match_info["customer_id"], "customer id")
+    customer_id = parse_id(request.match_info["customer_id"], "customer id")
     customer = await session.get(Customer, customer_id)
     if customer is None:
-        raise _error(web.HTTPNotFound, f"no customer {customer_id}")
+        raise NotFound(f"no customer {customer_id}")
     return customer
 
 
@@ -230,38 +226,44 @@ async def export_customer_data(request: web.Request) -> web.Response:
 
 async def faq_search(request: web.Request) -> web.Response:
     """GET /api/faq/search?q=...: entries to insert into a reply."""
-    try:
-        results = await request.app[FAQ].search(request.query.get("q", ""))
-    except QueryError as exc:
-        raise _error(web.HTTPBadRequest, str(exc)) from None
-    except FaqIndexError as exc:
-        raise _error(web.HTTPServiceUnavailable, f"the FAQ index is not available: {exc}") from None
-    return web.json_response({"results": results})
+    lookup = request.app[FAQ]
+    query = text_parameter(request.query, "q", lookup.max_query_chars)
+    if query is None or not query.strip():
+        raise BadInput("q is empty: say what to search for")
+    return web.json_response({"results": await lookup.search(query)})
+
+
+def _may_publish(request: web.Request) -> None:
+    if not may_publish_faq(current_agent(request), request.app[SETTINGS].agents_may_publish_faq):
+        raise PermissionError("only an admin may add to the FAQ")
+
+
+def _addition(body: dict[str, Any]) -> Addition:
+    category = text_field(body, "category", MAX_CATEGORY_CHARS, required=False)
+    return Addition(
+        kind=text_field(body, "kind", 16),
+        entry_id=text_field(body, "entry_id", MAX_FAQ_ID_CHARS).strip(),
+        language=text_field(body, "language", 8),
+        question=text_field(body, "question", MAX_TEXT_CHARS),
+        answer=text_field(body, "answer", MAX_TEXT_CHARS, required=False),
+        category=(category.strip() or None) if category else None,
+    )
 
 
 async def add_faq(request: web.Request) -> web.Response:
     """POST /api/faq: teach the bot an agent's answer (a new entry or a new question for one),
     then rebuild the index; the bot answers with it within a few seconds."""
-    body = await _body(request)
-    addition = Addition(
-        kind=str(body.get("kind", "")),
-        entry_id=str(body.get("entry_id", "")).strip(),
-        language=str(body.get("language", "")),
-        question=str(body.get("question", "")),
-        answer=str(body["answer"]) if body.get("answer") is not None else None,
-        category=str(body["category"]).strip() if body.get("category") else None,
-    )
-    ticket_id = body.get("ticket_id")
-    if ticket_id is not None and not isinstance(ticket_id, int):
-        raise _error(web.HTTPBadRequest, "ticket_id must be a number")
+    _may_publish(request)
+    body = await read_json_body(request)
+    addition = _addition(body)
+    ticket_id = id_field(body, "ticket_id", required=False)
     sources = [request.app[SETTINGS].faq_sources]
-    try:
-        async with request.app[SESSIONS]() as session, session.begin():
-            row = await add_to_faq(
-                session, sources, addition, current_agent(request).agent_id, ticket_id
-            )
-    except KnowledgeError as exc:
-        raise _error(web.HTTPBadRequest, str(exc)) from None
+    async with request.app[SESSIONS]() as session, session.begin():
+        if ticket_id is not None and await session.get(Ticket, ticket_id) is None:
+            raise BadInput(f"no ticket {ticket_id}")
+        row = await add_to_faq(
+            session, sources, addition, current_agent(request).agent_id, ticket_id
+        )
     result = await rebuild_index(request.app[SESSIONS], sources)
     return web.json_response(
         {"id": row.id, "entry_id": row.entry_id, "kind": row.kind, "version": result.version},
@@ -269,20 +271,26 @@ async def add_faq(request: web.Request) -> web.Response:
     )
 
 
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/login", login_token),
+    ("POST", "/api/login", login),
+    ("POST", "/api/logout", logout),
+    ("GET", "/api/tickets", list_tickets),
+    ("GET", "/api/tickets/{ticket_id}", get_ticket),
+    ("POST", "/api/tickets/{ticket_id}/claim", claim_ticket),
+    ("POST", "/api/tickets/{ticket_id}/reply", reply_ticket),
+    ("POST", "/api/tickets/{ticket_id}/resolve", resolve_ticket),
+    ("POST", "/api/tickets/{ticket_id}/reopen", reopen_ticket),
+    ("POST", "/api/tickets/{ticket_id}/assign", assign_ticket),
+    ("POST", "/api/tickets/{ticket_id}/notes", note_ticket),
+    ("GET", "/api/agents", list_agents),
+    ("GET", "/api/faq/search", faq_search),
+    ("POST", "/api/faq", add_faq),
+    ("GET", "/api/customers/{customer_id}", get_customer),
+    ("GET", "/api/customers/{customer_id}/export", export_customer_data),
+]
+
+
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/login", login_token)
-    app.router.add_post("/api/login", login)
-    app.router.add_post("/api/logout", logout)
-    app.router.add_get("/api/tickets", list_tickets)
-    app.router.add_get("/api/tickets/{ticket_id}", get_ticket)
-    app.router.add_post("/api/tickets/{ticket_id}/claim", claim_ticket)
-    app.router.add_post("/api/tickets/{ticket_id}/reply", reply_ticket)
-    app.router.add_post("/api/tickets/{ticket_id}/resolve", resolve_ticket)
-    app.router.add_post("/api/tickets/{ticket_id}/reopen", reopen_ticket)
-    app.router.add_post("/api/tickets/{ticket_id}/assign", assign_ticket)
-    app.router.add_post("/api/tickets/{ticket_id}/notes", note_ticket)
-    app.router.add_get("/api/agents", list_agents)
-    app.router.add_get("/api/faq/search", faq_search)
-    app.router.add_post("/api/faq", add_faq)
-    app.router.add_get("/api/customers/{customer_id}", get_customer)
-    app.router.add_get("/api/customers/{customer_id}/export", export_customer_data)
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, json_errors(handler))

@@ -18,6 +18,11 @@ class FaqLookup:
         self._searcher: FaqSearcher | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def max_query_chars(self) -> int:
+        """Longer queries are refused (``FAQ_MAX_QUERY_CHARS``), best before loading anything."""
+        return self._settings.max_query_chars
+
     async def searcher(self) -> FaqSearcher:
         async with self._lock:
             if self._searcher is None:

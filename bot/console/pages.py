@@ -1,6 +1,7 @@
 """The console's server-rendered pages: sign-in, the queue, a ticket with its conversation.
 
-Templates escape everything (Jinja2 autoescape); the pages' script only inserts text.
+Templates escape everything (Jinja2 autoescape); the pages' script only inserts text. Bad input
+gets a plain 400 (a filter), 404 (a ticket id) or the sign-in form's own error, never a 500.
 """
 
 from __future__ import annotations
@@ -12,12 +13,24 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.auth import AuthError, TooManyAttempts, sign_in, sign_out
+from bot.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
 from bot.console import live
 from bot.console.api import set_login_csrf_cookie, set_session_cookie
-from bot.console.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_agent
-from bot.console.views import active_agents, ticket_detail, ticket_list
-from bot.keys import SESSIONS
+from bot.console.inputs import BadInput, parse_id
+from bot.console.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    current_agent,
+    may_publish_faq,
+)
+from bot.console.views import (
+    active_agents,
+    page_request,
+    query_filters,
+    ticket_detail,
+    ticket_page,
+)
+from bot.keys import SESSIONS, SETTINGS
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,17 +53,23 @@ async def login_form(request: web.Request) -> web.Response:
     return _login_page(request)
 
 
+def _field(form, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""  # a file upload is no user name
+
+
 async def login_submit(request: web.Request) -> web.Response:
     form = await request.post()
-    username = str(form.get("username", ""))
+    username = _field(form, "username")
     try:
         async with request.app[SESSIONS]() as session:
             token, _ = await sign_in(
-                session, username, str(form.get("password", "")), request.remote or "unknown"
+                session, username, _field(form, "password"), request.remote or "unknown"
             )
     except AuthError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401
-        return _login_page(request, str(exc), username, status)
+        shown = username[:MAX_USERNAME_LENGTH] if username.isprintable() else ""
+        return _login_page(request, str(exc), shown, status)
     response = web.HTTPSeeOther("/console/")
     set_session_cookie(response, request, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
@@ -68,39 +87,46 @@ async def logout(request: web.Request) -> web.Response:
 @aiohttp_jinja2.template("queue.html")
 async def queue(request: web.Request) -> dict:
     query = request.query
-    filters = {
-        "status": query.get("status", "active"),
-        "channel": query.get("channel", ""),
-        "reason": query.get("reason", ""),
-        "age": query.get("age", ""),
-    }
-    age = int(filters["age"]) if filters["age"].isdigit() else None
+    try:
+        filters = query_filters(query, default_status="active")
+        limit, after = page_request(query)
+    except BadInput as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     async with request.app[SESSIONS]() as session:
-        tickets = await ticket_list(
-            session,
-            status=filters["status"] or None,
-            channel=filters["channel"] or None,
-            reason=filters["reason"] or None,
-            max_age_minutes=age,
-        )
-    return {"agent": current_agent(request), "tickets": tickets, "filters": filters}
+        page = await ticket_page(session, filters, limit, after)
+    here = request.rel_url
+    return {
+        "agent": current_agent(request),
+        "tickets": page.tickets,
+        "page": page,
+        "older": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
+        "newest": str(here.without_query_params("cursor")) if after else None,
+        "filters": {
+            "status": query.get("status", "active"),
+            "channel": query.get("channel", ""),
+            "reason": query.get("reason", ""),
+            "age": query.get("age", ""),
+        },
+    }
 
 
 @aiohttp_jinja2.template("ticket.html")
 async def ticket(request: web.Request) -> dict:
     try:
-        ticket_id = int(request.match_info["ticket_id"])
-    except ValueError:
+        ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
+    except BadInput:
         raise web.HTTPNotFound() from None
     async with request.app[SESSIONS]() as session:
         detail = await ticket_detail(session, ticket_id)
         agents = await active_agents(session)
     if detail is None:
         raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
+    agent = current_agent(request)
     return {
-        "agent": current_agent(request),
+        "agent": agent,
         "t": detail,
         "agents": agents,
+        "may_publish_faq": may_publish_faq(agent, request.app[SETTINGS].agents_may_publish_faq),
     }
 
 

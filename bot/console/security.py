@@ -5,7 +5,8 @@
 - Every state-changing request (POST, PUT, PATCH, DELETE) must carry the session's CSRF token,
   in the form field ``csrf_token`` or the header ``X-CSRF-Token``; otherwise 403. The sign-in
   form, which has no session yet, uses a token in a cookie of its own (double submit).
-- Admin-only routes are marked with :func:`admin_only`.
+- Admin-only routes are marked with :func:`admin_only`. Publishing to the FAQ is for admins
+  too, unless ``AGENTS_MAY_PUBLISH_FAQ`` trusts every agent (:func:`may_publish_faq`).
 - Answers carry a strict Content-Security-Policy (no inline script), no framing, no sniffing.
 """
 
@@ -45,7 +46,10 @@ async def _csrf_token(request: web.Request) -> str | None:
     if header:
         return header
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, LookupError):  # not in its charset, an unknown charset, bad multipart
+            return None
         value = form.get("csrf_token")
         return value if isinstance(value, str) else None
     return None
@@ -101,6 +105,12 @@ def add_security_headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html" or response.content_type == "application/json":
         response.headers.setdefault("Cache-Control", "no-store")
+
+
+def may_publish_faq(agent: SignedIn, agents_may_publish: bool) -> bool:
+    """Whether ``agent`` may add to the FAQ, which customers are told within seconds, unreviewed:
+    admins, and every agent only when the operator says so (``AGENTS_MAY_PUBLISH_FAQ``)."""
+    return agent.is_admin or agents_may_publish
 
 
 def admin_only(handler: Handler) -> Handler:

@@ -79,3 +79,61 @@ async def test_open_pages_hear_of_new_tickets_live(client):
     message = await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)
     assert message == b'event: ticket\ndata: {"id": 42, "change": "created"}\n\n'
     response.close()
+
+
+async def test_pages_refuse_bad_input_without_crashing(client, sessions):
+    await a_ticket(sessions)
+    await sign_in_form(client)
+    for path in (
+        "/console/tickets/99999999999999999999999",
+        "/console/tickets/2147483648",
+        "/console/tickets/0",
+        "/console/tickets/%D9%A1",
+    ):
+        assert (await client.get(path)).status == 404, path
+    for query in ("age=99999999999999999999", "age=-3", "channel=%00", "limit=500", "cursor=x"):
+        response = await client.get(f"/console/?{query}")
+        assert response.status == 400, query
+
+
+async def test_the_sign_in_form_refuses_bad_input_without_crashing(client):
+    for username in ("bob\x00", "bob\x07", "b" * 5000):
+        page = await client.get("/console/login")  # each answer sets a new token
+        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())[1]
+        response = await client.post(
+            "/console/login",
+            data={"username": username, "password": PASSWORDS["bob"], "csrf_token": token},
+        )
+        assert response.status == 401, username
+        assert "wrong user name or password" in await response.text()
+    page = await client.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())[1]
+    broken = await client.post(
+        "/console/login",
+        data=b"username=bob&password=\xff\xfe&csrf_token=" + token.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert broken.status in (400, 401, 403)
+
+
+async def test_the_queue_page_links_to_older_tickets(client, sessions):
+    ids = [
+        await a_ticket(sessions, sender=f"web-q{i}", question=f"question {i}") for i in range(52)
+    ]
+    await sign_in_form(client)
+    html = await (await client.get("/console/?status=active")).text()
+    rows = re.findall(r'<tr data-ticket="(\d+)"', html)
+    assert len(rows) == 50 and int(rows[0]) == ids[-1]
+    older = re.search(r'<a id="older" href="([^"]+)"', html)[1].replace("&amp;", "&")
+    assert "status=active" in older
+    html = await (await client.get(older)).text()
+    assert [int(r) for r in re.findall(r'<tr data-ticket="(\d+)"', html)] == [ids[1], ids[0]]
+    assert '<a id="older" href="" hidden>' in html  # the last page
+    assert "52 open" in html  # the totals per status
+
+
+async def test_the_faq_form_is_for_admins_only(client, sessions):
+    ticket_id = await a_ticket(sessions)
+    await sign_in_form(client)  # bob, an agent
+    html = await (await client.get(f"/console/tickets/{ticket_id}")).text()
+    assert 'id="faq-add"' not in html and "Add to FAQ" not in html

@@ -1,10 +1,10 @@
 """The agent console in real Chromium, with a customer on Rasa's socket.io channel.
 
-An agent signs in; a customer escalates; the ticket appears on the open queue page without a
-reload; the agent's reply reaches the customer's socket; resolving asks the customer for a
-rating; "Add to FAQ" teaches the bot, which then answers the same question itself. The two
-waits the issue asks to measure are printed (run with -s to see them; bench/RESULTS.md keeps
-a run's figures).
+An agent (an admin: only admins may teach the bot by default) signs in; a customer escalates;
+the ticket appears on the open queue page without a reload; the agent's reply reaches the
+customer's socket; resolving asks the customer for a rating; "Add to FAQ" teaches the bot,
+which then answers the same question itself. The two waits the issue asks to measure are
+printed (run with -s to see them; bench/RESULTS.md keeps a run's figures).
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def agent(assistant: Assistant) -> str:
-    return asyncio.run(add_agent(assistant.settings.database_url, "wang", "Wang Fang", PASSWORD))
+    """An admin: only admins may "Add to FAQ" unless AGENTS_MAY_PUBLISH_FAQ is set."""
+    return asyncio.run(
+        add_agent(assistant.settings.database_url, "wang", "Wang Fang", PASSWORD, role="admin")
+    )
 
 
 @pytest.fixture()
@@ -50,7 +53,7 @@ async def test_an_agent_answers_a_customer_live_and_teaches_the_bot(
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/console/")
-    await page.get_by_text("Wang Fang (agent)").wait_for()
+    await page.get_by_text("Wang Fang (admin)").wait_for()
 
     question = f"Do you sell gift cards for the moon {uuid.uuid4().hex[:4]}?"
     answer = "Not yet: our gift cards work on Earth only, in every store and online."

@@ -54,7 +54,8 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(assistant: Assistant) -> Console:
-    asyncio.run(add_agent(assistant.settings.database_url, "nina", "Nina", PASSWORD))
+    # An admin: "Add to FAQ" is for admins only unless AGENTS_MAY_PUBLISH_FAQ is set.
+    asyncio.run(add_agent(assistant.settings.database_url, "nina", "Nina", PASSWORD, "admin"))
     return Console(assistant.settings.web_url, "nina")
 
 

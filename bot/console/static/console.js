@@ -38,8 +38,20 @@
     const filters = new URLSearchParams(window.location.search);
     if (!filters.has("status")) filters.set("status", "active");
 
+    // The page's own "older" link and totals follow the API's page (new tickets shift it).
+    function showPaging(next, totals) {
+      const older = document.getElementById("older");
+      if (next) {
+        const url = new URL(next, window.location.origin);
+        older.href = `/console/${url.search}`;
+      }
+      older.hidden = !next;
+      document.getElementById("totals").textContent =
+        `${totals.open} open · ${totals.assigned} assigned · ${totals.resolved} resolved`;
+    }
+
     async function refresh() {
-      const { tickets } = await api("GET", `/api/tickets?${filters}`);
+      const { tickets, next, totals } = await api("GET", `/api/tickets?${filters}`);
       const rows = tickets.map((t) => {
         const row = element("tr", null, `priority-${t.priority}`);
         row.dataset.ticket = t.id;
@@ -61,6 +73,7 @@
       });
       body.replaceChildren(...rows);
       empty.hidden = rows.length > 0;
+      showPaging(next, totals);
     }
 
     live({ ticket: refresh });
@@ -153,7 +166,8 @@
       }
     });
 
-    document.getElementById("faq-add").addEventListener("submit", async (event) => {
+    // Only there for those who may publish (admins, or every agent by AGENTS_MAY_PUBLISH_FAQ).
+    document.getElementById("faq-add")?.addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = new FormData(event.target);
       const said = document.getElementById("faq-add-status");
