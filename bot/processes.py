@@ -1,7 +1,11 @@
 """Start, watch and stop the assistant's server processes (used by ``make run`` and the tests).
 
 Each process runs in its own session (process group), so that a Ctrl-C in the terminal reaches
-only the supervisor, which then stops every child in order and waits for it.
+only the supervisor, which then stops every child in order and waits for it; stopping or killing
+a server signals its whole group, so that its worker processes never keep its port. Children
+also get SIGTERM from the kernel when the process that started them dies (see
+:mod:`bot.guardian`). No secret is ever on a command line, which every user of the machine can
+read (``ps``): tokens and passwords go through the environment.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from pathlib import Path
 
 import yaml
 
+from bot.guardian import parent_death_signal
 from bot.rasa_stores import rasa_store_endpoints
 from bot.settings import Settings
 
 WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
+# Rasa calls the action server with this header; Rasa resolves the reference from its
+# environment when it reads the endpoints file, so the token is never written to a file.
+ACTION_SERVER_AUTH = {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}
 
 
 class ProcessFailed(RuntimeError):
@@ -33,9 +41,12 @@ class ProcessFailed(RuntimeError):
 class ServiceSpec:
     name: str
     command: list[str]
-    ready_url: str
+    ready_url: str  # answers 200 once the server can serve
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    # Answers HTTP at all while the server lives (any status: 503 "degraded" is alive);
+    # empty: ready_url.
+    live_url: str = ""
 
 
 class ManagedProcess:
@@ -47,7 +58,19 @@ class ManagedProcess:
     def name(self) -> str:
         return self.spec.name
 
-    def start(self) -> None:
+    @property
+    def pid(self) -> int | None:
+        """The main process's pid, which is also its process group's id."""
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process is not None else None
+
+    def start(self, die_with_starter: bool = True) -> None:
+        """Start the server. ``die_with_starter``: the kernel sends it SIGTERM when the thread
+        that started it ends (the supervisor's main thread); a caller starting it from a
+        short-lived thread must say False and stop it itself."""
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.spec.log_path, "ab")  # noqa: SIM115 - the child owns it from here
         try:
@@ -58,6 +81,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.spec.env},
                 start_new_session=True,
+                preexec_fn=parent_death_signal() if die_with_starter else None,
             )
         finally:
             log.close()
@@ -88,13 +112,21 @@ class ManagedProcess:
         raise ProcessFailed(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
 
     def kill(self) -> None:
-        """SIGKILL the process group at once and reap it (a crash, for tests)."""
-        if self.process is not None and self.process.poll() is None:
+        """SIGKILL the process group at once and reap its main process (before a restart, or
+        a crash in a test), also when the main process has ended already: what it started may
+        live on in the group."""
+        if self.process is not None:
             _signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def kill_group(self) -> None:
+        """SIGKILL whatever is left of the process group (after its main process ended)."""
+        if self.process is not None:
+            _signal_group(self.process.pid, signal.SIGKILL)
+
     def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM the process group, then SIGKILL what is left after ``timeout``."""
+        """SIGTERM the process group, then SIGKILL what is left after ``timeout`` (and what
+        outlived the main process in its group)."""
         if self.process is None:
             return None
         if self.process.poll() is None:
@@ -104,12 +136,29 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 _signal_group(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        self.kill_group()
         return self.process.returncode
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
+
+
+def describe_exit(returncode: int | None) -> str:
+    """How a process ended, for people: "exited with code 1", "killed by SIGKILL".
+
+    >>> describe_exit(-9), describe_exit(3)
+    ('killed by SIGKILL', 'exited with code 3')
+    """
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with code {returncode}"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -149,19 +198,34 @@ def wechat_env(settings: Settings) -> dict[str, str]:
         "WECHAT_REPLAY_WINDOW": str(settings.wechat_replay_window),
         "WECHAT_REPLY_DEADLINE": str(settings.wechat_reply_deadline),
         "REDIS_URL": settings.redis_url.get_secret_value(),
+        # Without Redis, the retry ledger outlives a restart in this file.
+        "WECHAT_STATE_PATH": str(settings.run_dir / "wechat-state.db"),
+    }
+
+
+def gate_env(settings: Settings) -> dict[str, str]:
+    """What ``credentials.yml``'s channels read for the input gate and the REST token, and the
+    bound on any request body Sanic reads before a handler sees it (its default is 100 MB)."""
+    return {
+        "SANIC_REQUEST_MAX_SIZE": str(1024 * 1024),
+        "REST_CHANNEL_TOKEN": settings.rest_channel_token.get_secret_value(),
+        "MAX_MESSAGE_CHARS": str(settings.max_message_chars),
+        "IDENTITY_SECRET": settings.identity_secret.get_secret_value(),
     }
 
 
 def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: Path) -> ServiceSpec:
+    """``rasa run`` through ``connectors.launch``, which hands Rasa the API token from the
+    environment (``RASA_API_TOKEN``) rather than from the command line."""
     token = settings.rasa_api_token.get_secret_value()
     command = [
-        str(settings.rasa_venv / "bin" / "rasa"),
+        str(settings.rasa_venv / "bin" / "python"),
+        "-m",
+        "connectors.launch",
         "run",
         "--model",
         str(model),
         "--enable-api",
-        "--auth-token",
-        token,
         "--interface",
         settings.host,
         "--port",
@@ -175,26 +239,34 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: P
         name="rasa",
         command=command,
         ready_url=f"{settings.rasa_url}/status?token={token}",
+        live_url=f"{settings.rasa_url}/",
         log_path=settings.run_dir / "rasa.log",
         env={
             "PYTHONPATH": _python_path(),  # for connectors/, named in credentials.yml
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_API_TOKEN": token,  # read by connectors.launch
+            "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
             **rasa_store_endpoints(settings)[1],
             **wechat_env(settings),
+            **gate_env(settings),
         },
     )
 
 
 def action_server(settings: Settings) -> ServiceSpec:
+    """rasa-sdk's server through :mod:`bot.action_server`, which refuses every caller but
+    Rasa (``ACTION_SERVER_TOKEN``)."""
     return ServiceSpec(
         name="actions",
         command=[
             sys.executable,
             "-m",
-            "rasa_sdk",
+            "bot.action_server",
             "--actions",
             "actions",
+            "--warm-up",
+            "actions.faq:faq_searcher",  # ready once the FAQ model and index are loaded
             "--port",
             str(settings.action_port),
         ],
@@ -205,6 +277,7 @@ def action_server(settings: Settings) -> ServiceSpec:
             "SANIC_HOST": settings.host,
             "ACTION_SERVER_SANIC_WORKERS": "1",
             "PYTHONPATH": _python_path(),
+            "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
         },
     )
 
@@ -223,7 +296,10 @@ def endpoints_for(settings: Settings, path: Path) -> Path:
     """Write a copy of the endpoints file for this run: its action server, tracker store and
     event broker (see :mod:`bot.rasa_stores`)."""
     endpoints = yaml.safe_load(settings.endpoints_file.read_text(encoding="utf-8")) or {}
-    endpoints["action_endpoint"] = {"url": f"{settings.action_url}/webhook"}
+    endpoints["action_endpoint"] = {
+        "url": f"{settings.action_url}/webhook",
+        "headers": dict(ACTION_SERVER_AUTH),
+    }
     endpoints.update(rasa_store_endpoints(settings)[0])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")

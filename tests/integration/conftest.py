@@ -50,7 +50,8 @@ class Assistant:
         self.processes = processes
 
     def send(self, message: str, sender: str, metadata: dict | None = None) -> list[dict]:
-        return send(self.settings.rasa_url, sender, message, metadata=metadata)
+        token = self.settings.rest_channel_token.get_secret_value()
+        return send(self.settings.rasa_url, sender, message, metadata=metadata, token=token)
 
     def tracker(self, sender: str) -> dict:
         token = self.settings.rasa_api_token.get_secret_value()
@@ -78,7 +79,8 @@ class Assistant:
             os.killpg(group, signal.SIGCONT)
 
     def start_web(self) -> None:
-        self.processes["web"].start()
+        # Tests restart it from worker threads, which end before the stack is stopped.
+        self.processes["web"].start(die_with_starter=False)
         self.processes["web"].wait_ready(self.settings.startup_timeout)
 
 

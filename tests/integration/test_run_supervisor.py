@@ -31,6 +31,7 @@ def test_sigterm_stops_every_server(tmp_path, rasa_model):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "RUN_DIR": str(tmp_path),
         "RASA_API_TOKEN": "test-token",
+        "REST_CHANNEL_TOKEN": "test-rest-token",
     }
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--model", str(rasa_model)],
@@ -50,7 +51,12 @@ def test_sigterm_stops_every_server(tmp_path, rasa_model):
             output += line
         assert "test-token" in output  # the banner says how to reach the HTTP API
         assert listening(rasa_port) and listening(action_port) and listening(web_port)
-        replies = send(f"http://127.0.0.1:{rasa_port}", "supervised", "How do I reset my password?")
+        replies = send(
+            f"http://127.0.0.1:{rasa_port}",
+            "supervised",
+            "How do I reset my password?",
+            token="test-rest-token",
+        )
         assert replies and "password" in replies[0]["text"].lower()
 
         supervisor.send_signal(signal.SIGTERM)
@@ -64,3 +70,7 @@ def test_sigterm_stops_every_server(tmp_path, rasa_model):
     assert not (listening(rasa_port) or listening(action_port) or listening(web_port))
     assert not listening(rasa_port)
     assert not listening(action_port)
+    # What the supervisor recorded, and nothing left for the next run to clean up.
+    record = (tmp_path / "supervisor.log").read_text()
+    assert "rasa: started" in record and "web: stopped" in record
+    assert not (tmp_path / "supervisor.pid").exists()
