@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from actions.database import database
 from bot.availability import BusinessHours, agents_online
-from bot.escalations import ACTIVE, open_ticket, rate
+from bot.escalations import ACTIVE, TicketLimits, TooManyTickets, open_ticket, rate
 from bot.models import Conversation, EscalationReason, OutboxKind, OutboxMessage, Ticket
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,16 @@ async def escalate(
                 tracker.get_latest_input_channel(),
                 metadata,
                 settings.identity_secret.get_secret_value(),
+                TicketLimits(
+                    settings.tickets_per_conversation_per_hour,
+                    settings.tickets_per_address_per_hour,
+                ),
             )
             expectation = await _expectation(session, settings)
+    except TooManyTickets as exc:
+        log.warning("no ticket for %s: %s", tracker.sender_id, exc)
+        dispatcher.utter_message(response="utter_handoff_limited")
+        return [SlotSet("pending_offer", None)]
     except Exception:
         log.exception("cannot open a ticket for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_handoff_unavailable")

@@ -99,7 +99,8 @@ def main() -> int:
             asked = questions(args.limit)
             for n, text in enumerate(asked):
                 started = time.perf_counter()
-                send(settings.rasa_url, f"rest-{uuid.uuid4().hex}", text)
+                token = settings.rest_channel_token.get_secret_value()
+                send(settings.rasa_url, f"rest-{uuid.uuid4().hex}", text, token=token)
                 rest.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 passive += ask_wechat(settings, wechat, text, 10_000 + n)

@@ -8,22 +8,31 @@ import uuid
 
 
 def send(
-    rasa_url: str, sender: str, message: str, timeout: float = 60.0, metadata: dict | None = None
+    rasa_url: str,
+    sender: str,
+    message: str,
+    timeout: float = 60.0,
+    metadata: dict | None = None,
+    token: str | None = None,
 ) -> list[dict]:
-    """Send one message through the REST channel and return the bot's messages."""
+    """Send one message through the REST channel (``REST_CHANNEL_TOKEN`` as ``token``) and
+    return the bot's messages."""
     body = {"sender": sender, "message": message}
     if metadata:
         body["metadata"] = metadata
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/rest/webhook",
         data=json.dumps(body).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read().decode("utf-8"))
 
 
-def chat_in_terminal(rasa_url: str) -> None:
+def chat_in_terminal(rasa_url: str, token: str) -> None:
     """Read lines, print replies; a number picks one of the last message's buttons."""
     sender = f"terminal-{uuid.uuid4().hex[:8]}"
     print("Type a message (中文 or English); a number picks a button; Ctrl-D quits.")
@@ -39,7 +48,7 @@ def chat_in_terminal(rasa_url: str) -> None:
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             line = buttons[int(line) - 1]["payload"]
         buttons = []
-        for message in send(rasa_url, sender, line):
+        for message in send(rasa_url, sender, line, token=token):
             if message.get("text"):
                 print(f"bot> {message['text']}")
             for button in message.get("buttons") or []:

@@ -1,9 +1,11 @@
 """Bring what agents queued in the outbox into the customers' own channels.
 
 For each conversation with undelivered outbox rows, :class:`OutboxDelivery` asks Rasa, through
-its HTTP API, to run ``action_deliver_outbox`` with ``output_channel=latest``: Rasa utters the
-rows into the channel the customer last wrote from (the widget's socket.io room, WeChat's
-customer-service API, ...), one row per call and in order. The action tags every message with
+its HTTP API, to run ``action_deliver_outbox`` with ``output_channel`` set to the channel the
+conversation lives on (never Rasa's ``latest``, which whoever wrote last under the same sender
+id would decide): Rasa utters the rows into that channel (the widget's socket.io room, WeChat's
+customer-service API, ...), one row per call and in order. A conversation of no known channel
+gets them in its tracker only. The action tags every message with
 its outbox id and skips ids the conversation already holds, so a retry never sends twice; a row
 counts as delivered once the tracker Rasa returns holds its id. Failures are retried with a
 growing delay, and the rows after a failed one wait for it; a row the channel refuses for good
@@ -22,6 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import aiohttp
 from sqlalchemy import func, select, update
@@ -43,6 +46,12 @@ async def _reason(response: aiohttp.ClientResponse) -> str:
         return str(json.loads(text).get("message") or text)
     except (ValueError, AttributeError):
         return text
+
+
+def output_channel(channel: str | None) -> str:
+    """The ``output_channel`` to ask Rasa for: the conversation's own channel. A name no
+    channel has (``tracker-only``) makes Rasa keep the message in the tracker only."""
+    return channel if channel and channel != "latest" else "tracker-only"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -74,8 +83,8 @@ class OutboxDelivery:
         """Deliver now rather than at the next poll (the console calls this after a reply)."""
         self._wake.set()
 
-    async def _due(self) -> list[str]:
-        """Conversations (sender ids) whose oldest undelivered row's time has come."""
+    async def _due(self) -> list[tuple[str, str | None]]:
+        """Conversations (sender id, channel) whose oldest undelivered row's time has come."""
         async with self._sessions() as session:
             oldest = (
                 select(
@@ -87,13 +96,13 @@ class OutboxDelivery:
                 .subquery()
             )
             rows = await session.execute(
-                select(Conversation.sender_id)
+                select(Conversation.sender_id, Conversation.channel)
                 .join(oldest, oldest.c.conversation_id == Conversation.id)
                 .join(OutboxMessage, OutboxMessage.id == oldest.c.id)
                 .where(OutboxMessage.next_attempt_at <= datetime.now(UTC))
                 .order_by(oldest.c.id)
             )
-            return list(rows.scalars())
+            return [(sender_id, channel) for sender_id, channel in rows]
 
     async def _next(self, sender_id: str) -> OutboxMessage | None:
         """The conversation's oldest undelivered row: the one the action utters next."""
@@ -110,12 +119,15 @@ class OutboxDelivery:
                 .limit(1)
             )
 
-    async def _execute(self, http: aiohttp.ClientSession, sender_id: str) -> set[int]:
-        """Run the delivery action in ``sender_id``'s conversation; outbox ids it then holds."""
-        url = f"{self._rasa_url}/conversations/{sender_id}"
+    async def _execute(
+        self, http: aiohttp.ClientSession, sender_id: str, channel: str | None
+    ) -> set[int]:
+        """Run the delivery action in ``sender_id``'s conversation, uttering into ``channel``;
+        the outbox ids the conversation then holds."""
+        url = f"{self._rasa_url}/conversations/{quote(sender_id, safe='')}"
         async with http.post(
             f"{url}/execute",
-            params={"output_channel": "latest", "token": self._token},
+            params={"output_channel": output_channel(channel), "token": self._token},
             json={"name": DELIVER_ACTION},
         ) as response:
             if response.status != 200:
@@ -130,7 +142,9 @@ class OutboxDelivery:
             if event.get("event") == "bot"
         } - {None}
 
-    async def _deliver_conversation(self, http: aiohttp.ClientSession, sender_id: str) -> int:
+    async def _deliver_conversation(
+        self, http: aiohttp.ClientSession, sender_id: str, channel: str | None
+    ) -> int:
         """Deliver the conversation's rows one by one, in order, until one has to wait."""
         delivered = 0
         while (row := await self._next(sender_id)) is not None:
@@ -138,7 +152,7 @@ class OutboxDelivery:
                 break
             error = None
             try:
-                present = await self._execute(http, sender_id)
+                present = await self._execute(http, sender_id, channel)
             except Exception as exc:  # Rasa down, timeout, the channel failed: see below
                 present, error = set(), f"{type(exc).__name__}: {exc}"
             now = datetime.now(UTC)
@@ -172,8 +186,8 @@ class OutboxDelivery:
     async def deliver_once(self, http: aiohttp.ClientSession) -> int:
         """One pass over the conversations with due rows; how many rows were delivered."""
         delivered = 0
-        for sender_id in await self._due():
-            delivered += await self._deliver_conversation(http, sender_id)
+        for sender_id, channel in await self._due():
+            delivered += await self._deliver_conversation(http, sender_id, channel)
         self.delivered += delivered
         return delivered
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversations import resolve_conversation
@@ -53,6 +53,39 @@ async def active_ticket(session: AsyncSession, sender_id: str) -> Ticket | None:
     )
 
 
+@dataclass(frozen=True)
+class TicketLimits:
+    """How many tickets may be opened per hour from one conversation and from one client
+    address (the ``origin`` digest the socket.io channel puts into the metadata)."""
+
+    per_conversation: int
+    per_origin: int
+
+
+class TooManyTickets(TicketError):
+    """New tickets from this conversation or address are refused for a while."""
+
+
+async def _opened_within_hour(session: AsyncSession, *where) -> int:
+    since = now() - timedelta(hours=1)
+    return await session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.created_at >= since, *where)
+    )
+
+
+async def check_limits(
+    session: AsyncSession, sender_id: str, origin: str | None, limits: TicketLimits
+) -> None:
+    """Raise :class:`TooManyTickets` when one more ticket would pass a limit."""
+    mine = Ticket.conversation_id.in_(
+        select(Conversation.id).where(Conversation.sender_id == sender_id)
+    )
+    if await _opened_within_hour(session, mine) >= limits.per_conversation:
+        raise TooManyTickets("too many tickets from this conversation in the last hour")
+    if origin and await _opened_within_hour(session, Ticket.origin == origin) >= limits.per_origin:
+        raise TooManyTickets("too many tickets from this address in the last hour")
+
+
 async def open_ticket(
     session: AsyncSession,
     sender_id: str,
@@ -62,11 +95,19 @@ async def open_ticket(
     channel: str | None,
     metadata: Mapping | None,
     identity_secret: str,
+    limits: TicketLimits | None = None,
 ) -> tuple[Ticket, bool]:
-    """The conversation's active ticket, or a new one; (ticket, whether it was opened now)."""
+    """The conversation's active ticket, or a new one; (ticket, whether it was opened now).
+
+    Raises :class:`TooManyTickets` when a new one would pass ``limits``.
+    """
     existing = await active_ticket(session, sender_id)
     if existing is not None:
         return existing, False
+    origin = (metadata or {}).get("origin")
+    origin = origin[:32] if isinstance(origin, str) else None
+    if limits is not None:
+        await check_limits(session, sender_id, origin, limits)
     conversation = await resolve_conversation(
         session, sender_id, metadata, channel, now(), identity_secret
     )
@@ -84,6 +125,7 @@ async def open_ticket(
         status=TicketStatus.OPEN.value,
         priority="high" if reason is EscalationReason.COMPLAINT else "normal",
         created_at=now(),
+        origin=origin,
     )
     session.add(ticket)
     await session.flush()

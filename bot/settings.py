@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     action_port: int = 5055
     # Protects Rasa's HTTP API; a random one is made per run when none is set.
     rasa_api_token: SecretStr = Field(default_factory=lambda: _random_token())
+    # Rasa's REST channel is for servers: every call needs "Authorization: Bearer <token>";
+    # a random one is made per run when none is set (the terminal chat of `make run` uses it).
+    rest_channel_token: SecretStr = Field(default_factory=lambda: _random_token())
+    # Rasa calls the action server with "Authorization: Bearer <token>", and the action server
+    # refuses every other caller; a random one is made per run when none is set.
+    action_server_token: SecretStr = Field(default_factory=lambda: _random_token())
+    # The input gate (connectors/gate.py): longer customer messages are refused, before NLU,
+    # with a request to shorten them.
+    max_message_chars: int = Field(1000, ge=1, le=100_000)
     rasa_model: Path | None = None
     rasa_venv: Path = Path(".venv-rasa")
     # Logs and the endpoints file of the running servers.
@@ -30,6 +39,15 @@ class Settings(BaseSettings):
     credentials_file: Path = Path("credentials.yml")
     endpoints_file: Path = Path("endpoints.yml")
     startup_timeout: float = 300.0
+    # Supervision (`python -m bot run`): each server is probed over HTTP every PROBE_INTERVAL
+    # seconds; PROBE_FAILURES probes in a row without any answer within PROBE_TIMEOUT seconds
+    # mean it is hung, and it is killed and restarted like a server that exited. After
+    # RESTART_LIMIT restarts of one server within RESTART_WINDOW seconds, the supervisor gives up.
+    probe_interval: float = Field(1.0, gt=0)
+    probe_timeout: float = Field(2.0, gt=0)
+    probe_failures: int = Field(3, ge=1)
+    restart_limit: int = Field(5, ge=1)
+    restart_window: float = Field(300.0, gt=0)
 
     # The application database (customers, interactions; Rasa's SQL event broker writes its
     # events table here too). postgresql://user:password@host:5432/name for production.
@@ -47,6 +65,8 @@ class Settings(BaseSettings):
     # How often the ingestion worker looks for new events (seconds).
     ingest_interval: float = Field(0.2, gt=0)
     ingest_batch: int = Field(500, gt=0)
+    # /health answers 503 "degraded" when events wait and none was consumed for this long.
+    ingest_stall_seconds: float = Field(30.0, gt=0)
     # HMAC-SHA256 key shared with the shop's server, which signs its customer ids with it;
     # empty: no signature is valid and every web visitor stays anonymous.
     identity_secret: SecretStr = SecretStr("")
@@ -56,6 +76,9 @@ class Settings(BaseSettings):
     business_hours: str = "09:00-21:00"
     business_timezone: str = "Asia/Shanghai"
     agent_online_seconds: float = Field(60.0, gt=0)
+    # New tickets per hour from one conversation, and from one client address (socket.io).
+    tickets_per_conversation_per_hour: int = Field(5, ge=1)
+    tickets_per_address_per_hour: int = Field(20, ge=1)
     # The FAQ's source files (YAML/CSV), which the web service merges with agents' additions.
     faq_sources: Path = Path("data/faq")
     # Console cookies only over HTTPS: set when the web service is served through TLS.
@@ -63,6 +86,9 @@ class Settings(BaseSettings):
     # The first admin of a fresh deployment, created at start when no admin exists yet.
     admin_username: str = ""
     admin_password: SecretStr = SecretStr("")
+    # "Add to FAQ" publishes to customers within seconds, unreviewed: admins only, unless this
+    # trusts every agent with it.
+    agents_may_publish_faq: bool = False
     # Mask e-mail addresses, phone numbers and ID-card numbers in the text we store.
     redact_pii: bool = False
     # `python -m bot purge` removes conversations idle for longer than this; 0 keeps everything.
@@ -83,7 +109,7 @@ class Settings(BaseSettings):
     # Several Rasa servers: the WeChat access token and retry de-duplication live here.
     redis_url: SecretStr = SecretStr("")
 
-    @field_validator("rasa_api_token", mode="before")
+    @field_validator("rasa_api_token", "rest_channel_token", "action_server_token", mode="before")
     @classmethod
     def _token_or_random(cls, value: object) -> object:
         return value or _random_token()

@@ -1,25 +1,67 @@
-"""Rasa's socket.io channel, telling the widget which agent wrote a message.
+"""The website widget's socket.io channel: session secrets, the input gate, agents' names.
 
-Agents' replies reach the customer through Rasa's HTTP API (``output_channel=latest``), which
-asks the channel for its output channel; ours adds the agent's display name (the
-``agent_name`` the delivery action puts on the message) to what the widget receives:
-``{"text": ..., "agent": "Nina"}``. Everything else is Rasa's own ``SocketIOInput``, under the
-same channel name, so events still say ``input_channel: socketio``.
+Rasa's own ``SocketIOInput`` lets any client join any conversation's room by naming it in
+``session_request`` and write into any conversation by naming it in each message; this
+channel, under the same name (``socketio``), does not:
+
+- ``session_request {"session_id": SECRET}``: the socket joins the room of the conversation
+  derived from the secret (:func:`connectors.widget_session.widget_sender_id`); a missing or
+  malformed secret is replaced by a new random one, which ``session_confirm`` hands back (as
+  rasa-webchat expects). Knowing a conversation's id is not enough to join it.
+- ``user_uttered {"message": ..., "metadata": {...}}`` goes to the conversation the socket
+  joined, through the input gate (:mod:`connectors.gate`) and the conversation's binding
+  (:mod:`connectors.binding`); a refused message is answered to that socket alone with a
+  ``bot_uttered`` explaining why (when the customer can be told) and a ``refused`` event
+  ``{"code": ...}``. A ``session_id`` in a message must be the socket's own secret.
+- The client's address is put into the metadata as ``origin`` (a digest, never the address),
+  for per-address limits on tickets; a client cannot set it.
+- Agents' replies, delivered through Rasa's HTTP API with ``output_channel=socketio``, carry
+  the agent's display name: ``{"text": ..., "agent": "Nina"}``.
 
 credentials.yml::
 
-    connectors.socketio.AgentAwareSocketIOInput:
+    connectors.socketio.WidgetSocketIOInput:
       user_message_evt: user_uttered
       bot_message_evt: bot_uttered
-      session_persistence: true
+      max_message_chars: ${MAX_MESSAGE_CHARS}
+      identity_secret: ${IDENTITY_SECRET}
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
-from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from connectors.binding import ConversationBinding
+from connectors.gate import Refused, admit, message_limit, reply_language
+from connectors.widget_session import valid_secret, widget_sender_id
+
+log = logging.getLogger(__name__)
+
+# One message with its metadata is a few kB; nothing a widget sends needs more.
+MAX_PACKET_BYTES = 64 * 1024
+
+
+def origin_of(environ: dict[str, Any]) -> str | None:
+    """A digest of the client's address (never the address itself), for rate limits."""
+    request = environ.get("sanic.request")
+    # remote_addr: the client behind trusted proxies (Sanic's PROXIES_COUNT / REAL_IP_HEADER,
+    # e.g. SANIC_PROXIES_COUNT=1 behind one load balancer); else the peer's address.
+    address = getattr(request, "remote_addr", None) or getattr(request, "ip", None)
+    if not address:
+        return None
+    return hashlib.sha256(f"origin:{address}".encode()).hexdigest()[:16]
 
 
 class AgentAwareSocketIOOutput(SocketIOOutput):
@@ -32,12 +74,141 @@ class AgentAwareSocketIOOutput(SocketIOOutput):
             await self._send_message(recipient_id, message)
 
 
-class AgentAwareSocketIOInput(SocketIOInput):
+class WidgetSocketIOInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WidgetSocketIOInput:
+        credentials = credentials or {}
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("socketio_path", "/socket.io"),
+            message_limit(credentials.get("max_message_chars")),
+            str(credentials.get("identity_secret") or ""),
+            credentials.get("metadata_key", "metadata"),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        socketio_path: str = "/socket.io",
+        max_message_chars: int = 1000,
+        identity_secret: str = "",
+        metadata_key: str = "metadata",
+    ) -> None:
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.socketio_path = socketio_path
+        self.max_message_chars = max_message_chars
+        self.metadata_key = metadata_key
+        self.binding = ConversationBinding(identity_secret)
+        self.sio: AsyncServer | None = None
+        self._app: Any = None
+
+    @property
+    def _tracker_store(self) -> Any:
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        return getattr(agent, "tracker_store", None)
 
     def get_output_channel(self) -> OutputChannel | None:
         if self.sio is None:
             return None
         return AgentAwareSocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_PACKET_BYTES
+        )
+        self.sio = sio
+        blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+
+        @blueprint.listener("before_server_start")
+        async def remember_app(app: Any, _loop: Any) -> None:
+            self._app = app  # its agent (and tracker store) is loaded after this runs
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+            await sio.save_session(sid, {"origin": origin_of(environ)})
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any = None) -> None:
+            await self._join(sid, data.get("session_id") if isinstance(data, dict) else None)
+
+        @sio.on(self.user_message_evt)
+        async def handle_message(sid: str, data: Any = None) -> None:
+            await self._receive(sid, data, on_new_message)
+
+        return blueprint
+
+    async def _join(self, sid: str, secret: object) -> None:
+        """Put the socket into the room of the conversation ``secret`` opens."""
+        if not valid_secret(secret):
+            secret = secrets.token_hex(16)
+        session = await self.sio.get_session(sid)
+        sender_id = widget_sender_id(secret)
+        if session.get("sender_id") not in (None, sender_id):
+            self.sio.leave_room(sid, session["sender_id"])
+        self.sio.enter_room(sid, sender_id)
+        session.update(secret=secret, sender_id=sender_id)
+        await self.sio.save_session(sid, session)
+        await self.sio.emit("session_confirm", secret, room=sid)
+
+    async def _refuse(self, sid: str, refused: Refused) -> None:
+        log.info("socket.io message refused: %s", refused.code)
+        if refused.reply:
+            await self.sio.emit(self.bot_message_evt, {"text": refused.reply}, room=sid)
+        await self.sio.emit("refused", {"code": refused.code, "detail": refused.detail}, room=sid)
+
+    async def _receive(
+        self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        session = await self.sio.get_session(sid)
+        if not isinstance(data, dict):
+            data = {}
+        try:
+            if not session.get("sender_id"):
+                raise Refused("no_session", "send session_request first", 400)
+            claimed = data.get("session_id")
+            if claimed is not None and claimed != session["secret"]:
+                raise Refused("wrong_session", "the session_id is not this socket's", 403)
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = "not JSON"  # refused by the gate
+            message = admit(
+                session["sender_id"], data.get("message"), metadata, self.max_message_chars
+            )
+            await self.binding.check(
+                self._tracker_store,
+                message.sender_id,
+                self.name(),
+                message.metadata,
+                reply_language(message.text, message.metadata),
+            )
+        except Refused as refused:
+            await self._refuse(sid, refused)
+            return
+        metadata = dict(message.metadata)
+        if session.get("origin"):
+            metadata["origin"] = session["origin"]
+        output = AgentAwareSocketIOOutput(self.sio, self.bot_message_evt)
+        await on_new_message(
+            UserMessage(
+                message.text,
+                output,
+                message.sender_id,
+                input_channel=self.name(),
+                metadata=metadata,
+            )
+        )

@@ -10,6 +10,7 @@ environment; ``make run`` enables the channel when ``WECHAT_TOKEN`` is set)::
       encoding_aes_key: ${WECHAT_ENCODING_AES_KEY}   # set: safe mode
       api_base_url: ${WECHAT_API_BASE_URL}           # WeChat's, or a fake in tests
       redis_url: ${REDIS_URL}                        # several Rasa servers: shared state
+      state_path: ${WECHAT_STATE_PATH}               # else: one server's, kept across restarts
 
 The protocol lives in :mod:`connectors.wechat_mp` (crypto, XML, retries, the customer-service
 API); this module only adapts it to Rasa: the body is read with a size bound, a turn is a
@@ -33,10 +34,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.gate import Refused, admit, message_limit
 from connectors.wechat_mp.client import CustomerServiceClient
 from connectors.wechat_mp.endpoint import CallbackEndpoint, Reply, WeChatConfig
 from connectors.wechat_mp.render import remember_choices, render_messages
-from connectors.wechat_mp.state import MemoryState, RedisState, SharedState
+from connectors.wechat_mp.state import MemoryState, RedisState, SharedState, SqliteState
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +71,20 @@ class WeChatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
-        return cls(WeChatConfig.from_credentials(credentials or {}))
+        settings = dict(credentials or {})
+        limit = message_limit(settings.pop("max_message_chars", None))
+        return cls(WeChatConfig.from_credentials(settings), limit)
 
-    def __init__(self, config: WeChatConfig) -> None:
+    def __init__(self, config: WeChatConfig, max_message_chars: int = 1000) -> None:
         self.config = config
-        self.state: SharedState = (
-            RedisState(config.redis_url, prefix=f"wechat:{config.app_id or 'default'}")
-            if config.redis_url
-            else MemoryState()
-        )
+        self.max_message_chars = max_message_chars
+        self.state: SharedState
+        if config.redis_url:
+            self.state = RedisState(config.redis_url, prefix=f"wechat:{config.app_id or 'default'}")
+        elif config.state_path:
+            self.state = SqliteState(config.state_path)
+        else:
+            self.state = MemoryState()
         self.client = CustomerServiceClient(
             config.app_id, config.app_secret, self.state, config.api_base_url
         )
@@ -89,9 +96,20 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def run_turn(sender: str, text: str, metadata: dict[str, Any]) -> list[dict]:
+            try:  # OpenIDs come signed by WeChat: no other channel can own them
+                message = admit(sender, text, metadata, self.max_message_chars)
+            except Refused as refused:
+                log.info("WeChat message refused: %s", refused.code)
+                return [{"text": refused.reply}] if refused.reply else []
             collector = CollectingOutputChannel()
             await on_new_message(
-                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+                UserMessage(
+                    message.text,
+                    collector,
+                    message.sender_id,
+                    input_channel=self.name(),
+                    metadata=message.metadata,
+                )
             )
             return collector.messages
 

@@ -1,14 +1,14 @@
 """The website chat widget: its script and style, the socket.io client it loads, a demo shop
 page, and the conversation history it restores after a reload.
 
-The history is served only to the holder of the conversation id (128 random bits the widget
-keeps in localStorage) and, for a conversation of a verified shop customer, only with that
+The history is served only to the holder of the conversation's secret (128 random bits the
+widget keeps in localStorage, from which the conversation id is derived, see
+:mod:`connectors.widget_session`) and, for a conversation of a verified shop customer, only with that
 customer's signature; requests are rate-limited per address.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict, deque
 from pathlib import Path
@@ -20,11 +20,11 @@ from bot.console.security import add_security_headers
 from bot.identity import verify
 from bot.keys import SESSIONS, SETTINGS
 from bot.models import Conversation, Direction, Identity, IdentityKind, Interaction
+from connectors.widget_session import valid_secret, widget_sender_id
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 SOCKET_IO_CLIENT = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-SESSION_ID = re.compile(r"^[0-9a-f]{32,64}$")
 HISTORY_LIMIT = 200
 RATE_WINDOW_SECONDS = 60.0
 RATE_LIMIT = 30  # history requests per address and minute
@@ -89,14 +89,14 @@ async def history(request: web.Request) -> web.Response:
         raise web.HTTPTooManyRequests(
             text='{"error": "too many requests"}', content_type="application/json"
         )
-    session_id = request.query.get("session_id", "")
-    if not SESSION_ID.match(session_id):
+    secret = request.query.get("session_id", "")
+    if not valid_secret(secret):
         raise web.HTTPBadRequest(
             text='{"error": "bad session_id"}', content_type="application/json"
         )
     async with request.app[SESSIONS]() as session:
         conversation = await session.scalar(
-            select(Conversation).where(Conversation.sender_id == session_id)
+            select(Conversation).where(Conversation.sender_id == widget_sender_id(secret))
         )
         if conversation is None:
             return _cors(web.json_response({"messages": []}))

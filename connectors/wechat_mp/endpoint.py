@@ -77,6 +77,7 @@ class WeChatConfig:
     encoding_aes_key: str = ""  # set: safe mode (compatible mode too), messages are encrypted
     api_base_url: str = WECHAT_API
     redis_url: str = ""  # set: token and retry ledger shared by several Rasa servers
+    state_path: str = ""  # else: kept in this SQLite file, across restarts (else in memory)
     replay_window: float = 300.0
     reply_deadline: float = 4.0
     max_body_bytes: int = 64 * 1024

@@ -33,6 +33,8 @@ def parse_fields(data: bytes) -> dict[str, str]:
         raise MessageError(f"forbidden XML construct: {type(exc).__name__}") from exc
     except ParseError as exc:
         raise MessageError(f"malformed XML: {exc}") from exc
+    except (ValueError, LookupError) as exc:  # a declared encoding expat cannot read
+        raise MessageError(f"unreadable XML encoding: {exc}") from exc
     if root.tag != "xml":
         raise MessageError("the document is not a WeChat <xml> message")
     return {child.tag: (child.text or "").strip() for child in root if len(child) == 0}

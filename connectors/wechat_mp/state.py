@@ -1,6 +1,7 @@
-"""A small shared store with expiry: in process by default, Redis when several Rasa servers
-answer the same Official Account (WeChat wants one central access token, and a retry may reach
-another server than the first try).
+"""A small shared store with expiry: a SQLite file by default (one Rasa server; what it
+remembers survives a restart, so a callback WeChat retries after one is not answered twice),
+Redis when several Rasa servers answer the same Official Account (WeChat wants one central
+access token, and a retry may reach another server than the first try), or in process (tests).
 
 Values are strings; every key expires. Waiting is done by polling (``poll_interval``), which
 both stores support and which keeps the callers simple.
@@ -13,7 +14,9 @@ both stores support and which keeps the callers simple.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from pathlib import Path
 from typing import Protocol
 
 
@@ -81,6 +84,64 @@ class MemoryState:
 
     async def close(self) -> None:
         self._items.clear()
+
+
+class SqliteState:
+    """One server's store in a SQLite file, kept across restarts (``RUN_DIR``); expiry by the
+    wall clock, since a restart resets the monotonic one."""
+
+    poll_interval = 0.02
+
+    def __init__(self, path: str | Path, clock=time.time) -> None:
+        self._path = str(path)
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT, until REAL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, timeout=5, isolation_level="IMMEDIATE")
+
+    def _run(self, statement: str, *args: object) -> list[tuple]:
+        with self._connect() as db:
+            db.execute("DELETE FROM state WHERE until <= ?", (self._clock(),))
+            rows = db.execute(statement, args).fetchall()
+        return rows
+
+    async def _call(self, statement: str, *args: object) -> list[tuple]:
+        async with self._lock:
+            return await asyncio.to_thread(self._run, statement, *args)
+
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        until = self._clock() + ttl
+        added = await self._call(
+            "INSERT INTO state VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING key",
+            key,
+            value,
+            until,
+        )
+        return bool(added)
+
+    async def get(self, key: str) -> str | None:
+        rows = await self._call("SELECT value FROM state WHERE key = ?", key)
+        return rows[0][0] if rows else None
+
+    async def put(self, key: str, value: str, ttl: float) -> None:
+        await self._call(
+            "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", key, value, self._clock() + ttl
+        )
+
+    async def touch(self, key: str, ttl: float) -> None:
+        await self._call("UPDATE state SET until = ? WHERE key = ?", self._clock() + ttl, key)
+
+    async def delete(self, key: str) -> None:
+        await self._call("DELETE FROM state WHERE key = ?", key)
+
+    async def close(self) -> None:
+        pass
 
 
 class RedisState:

@@ -18,7 +18,9 @@ from bot.models import Agent, Ticket
 from tests.actions.test_actions import run, slot_values
 
 
-def conversation(*turns: tuple[str, str], sender="web-esc", **slots) -> Tracker:
+def conversation(
+    *turns: tuple[str, str], sender="web-esc", metadata: dict | None = None, **slots
+) -> Tracker:
     """A tracker whose history holds ``turns`` of (text, intent), the last one latest."""
     events = []
     for text, intent in turns:
@@ -37,7 +39,7 @@ def conversation(*turns: tuple[str, str], sender="web-esc", **slots) -> Tracker:
         "text": latest["text"],
         "intent": latest["parse_data"]["intent"],
         "intent_ranking": latest["parse_data"]["intent_ranking"],
-        "metadata": {},
+        "metadata": metadata or {},
     }
     return Tracker(sender, slots, message, events, False, None, {}, "action_listen")
 
@@ -98,6 +100,38 @@ async def test_a_second_escalation_joins_the_open_ticket():
     await run(ActionEscalate(), conversation(("agent please", "request_human")))
     await run(ActionEscalate(), conversation(("this is terrible service", "complain")))
     assert len(await tickets()) == 1
+
+
+async def test_one_address_cannot_flood_the_queue_with_tickets(monkeypatch):
+    monkeypatch.setenv("TICKETS_PER_ADDRESS_PER_HOUR", "3")
+    await database.close()
+    said = []
+    for n in range(5):
+        asking = conversation(
+            ("human!", "request_human"), sender=f"web-{n}", metadata={"origin": "o1"}
+        )
+        said.append((await run(ActionEscalate(), asking))[1][0]["response"])
+    other = conversation(("human!", "request_human"), sender="web-x", metadata={"origin": "o2"})
+    said.append((await run(ActionEscalate(), other))[1][0]["response"])
+    assert said == ["utter_handoff_later"] * 3 + ["utter_handoff_limited"] * 2 + [
+        "utter_handoff_later"
+    ]
+    assert [t.origin for t in await tickets()] == ["o1", "o1", "o1", "o2"]
+
+
+async def test_one_conversation_cannot_open_ticket_after_ticket(monkeypatch):
+    monkeypatch.setenv("TICKETS_PER_CONVERSATION_PER_HOUR", "2")
+    await database.close()
+    admin = await agent()
+    sessions, _ = database.database()
+    for _ in range(3):
+        events, messages = await run(ActionEscalate(), conversation(("human!", "request_human")))
+        if messages[0]["response"] == "utter_handoff_limited":
+            break
+        async with sessions() as session, session.begin():
+            await resolve(session, int(slot_values(events)["handoff_ticket"]), None, admin)
+    assert messages[0]["response"] == "utter_handoff_limited"
+    assert len(await tickets()) == 2
 
 
 async def test_a_complaint_is_escalated_with_high_priority():

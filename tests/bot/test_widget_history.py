@@ -12,19 +12,21 @@ from bot.identity import sign
 from bot.ingestion import Ingestor
 from bot.settings import Settings
 from bot.web import create_app
+from connectors.widget_session import widget_sender_id
 from tests.bot.test_ingestion import SECRET, bot, drain, publish, user
 
-ANON = "a" * 32
+ANON = "a" * 32  # the widget's secrets; conversations are named by their digests
 SIGNED = "b" * 32
 
 
 @pytest.fixture()
 async def widget_client(sessions, database_url):
     signed = {"customer_id": "c-5", "customer_hash": sign("c-5", SECRET)}
-    await publish(sessions, ANON, [user("where is my parcel?"), bot("It left yesterday.")])
+    anon, signed_in = widget_sender_id(ANON), widget_sender_id(SIGNED)
+    await publish(sessions, anon, [user("where is my parcel?"), bot("It left yesterday.")])
     agent_reply = {**bot("Hi, Nina here."), "metadata": {"agent_name": "Nina", "outbox_id": 1}}
-    await publish(sessions, ANON, [agent_reply, user("/feedback_helpful", "feedback_helpful")])
-    await publish(sessions, SIGNED, [user("my private question", metadata=signed)])
+    await publish(sessions, anon, [agent_reply, user("/feedback_helpful", "feedback_helpful")])
+    await publish(sessions, signed_in, [user("my private question", metadata=signed)])
     await drain(sessions, Ingestor(SECRET))
     settings = Settings(database_url=database_url, identity_secret=SECRET, rasa_port=1)
     async with TestClient(TestServer(create_app(settings))) as client:
@@ -66,7 +68,9 @@ async def test_a_signed_in_customers_conversation_needs_their_signature(widget_c
     assert status == 200 and body["messages"][0]["text"] == "my private question"
 
 
-@pytest.mark.parametrize("session_id", ["", "short", "Z" * 32, "a" * 65, "a' OR 1=1 --"])
+@pytest.mark.parametrize(
+    "session_id", ["", "short", "Z" * 32, "a" * 65, "a' OR 1=1 --", widget_sender_id(ANON)]
+)
 async def test_a_malformed_id_is_refused(widget_client, session_id):
     status, _ = await history(widget_client, session_id=session_id)
     assert status == 400

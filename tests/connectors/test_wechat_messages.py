@@ -82,6 +82,13 @@ def test_what_is_not_a_message_is_refused_with_the_reason(document, reason):
         parse_message(document)
 
 
+@pytest.mark.parametrize("encoding", ["UTF-16", "utf-32", "GBK", "Big5", "no-such-codec"])
+def test_a_declared_encoding_the_parser_cannot_read_is_refused_not_a_crash(encoding):
+    document = f'<?xml version="1.0" encoding="{encoding}"?><xml><MsgType>text</MsgType></xml>'
+    with pytest.raises(MessageError, match=r"encoding|malformed"):
+        parse_message(document.encode())
+
+
 def test_a_passive_reply_swaps_the_parties_and_survives_cdata_terminators():
     message = parse_message(xml(**BASE, MsgType="text", Content="hi", MsgId="1"))
     reply = parse_fields(text_reply(message, "a ]]> b <c> & d", create_time=1700000005).encode())

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from connectors.wechat_mp.retries import RetryLedger
-from connectors.wechat_mp.state import MemoryState, RedisState
+from connectors.wechat_mp.state import MemoryState, RedisState, SqliteState
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -26,14 +26,17 @@ async def redis_state(prefix: str | None = None) -> RedisState:
     return state
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def make_state(request):
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def make_state(request, tmp_path):
     made = []
 
     async def make():
-        """A handle on the store: with Redis, each call is another server on the same data."""
+        """A handle on the store: with Redis, each call is another server on the same data;
+        with SQLite, the same server after a restart."""
         if request.param == "memory":
             state = made[0] if made else MemoryState()
+        elif request.param == "sqlite":
+            state = SqliteState(tmp_path / "wechat-state.db")
         else:
             state = await redis_state(made[0].prefix if made else None)
         made.append(state)
@@ -105,3 +108,14 @@ async def test_the_turn_sends_by_api_when_a_try_gave_up(make_state):
     await ledger.finish("msg:4", ["late answer"])
     assert await asyncio.wait_for(ledger.should_send_by_api("msg:4", time.monotonic()), 1)
     assert not await ledger.claim("msg:4")
+
+
+async def test_a_retry_after_a_restart_is_not_run_again_without_redis(tmp_path):
+    before = RetryLedger(SqliteState(tmp_path / "wechat-state.db"))
+    assert await before.start("msg:restart")
+    async with before.running("msg:restart"):
+        pass
+    await before.finish("msg:restart", ["the answer"])
+    after = RetryLedger(SqliteState(tmp_path / "wechat-state.db"))  # the server restarted
+    assert not await after.start("msg:restart")
+    assert await after.wait_reply("msg:restart", timeout=1) == ["the answer"]

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from connectors.widget_session import widget_sender_id
 from faq_index import load_index
 from tests.integration.conftest import Assistant
 from tests.support.customers import CHROMIUM, CHROMIUM_ARGS
@@ -177,7 +178,7 @@ async def test_messages_typed_offline_are_sent_once_in_order_back_online(
     session_id = await page.evaluate("JSON.parse(localStorage.getItem('shopAssistant.sessionId'))")
 
     def said() -> list[str]:
-        events = assistant.tracker(session_id)["events"]
+        events = assistant.tracker(widget_sender_id(session_id))["events"]
         return [e["text"] for e in events if e["event"] == "user" and e["text"] in typed]
 
     deadline = asyncio.get_running_loop().time() + 30

@@ -71,8 +71,16 @@
     crypto.getRandomValues(bytes);
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
-  const sessionId = stored("sessionId", null) || newSessionId();
+  // The session id is the conversation's secret; a conversation belongs to whoever was
+  // signed in when it started, so another (or no) sign-in starts a new one.
+  const owner = data.customerId || "";
+  let sessionId = stored("sessionId", null);
+  if (!sessionId || stored("sessionOwner", "") !== owner) {
+    sessionId = newSessionId();
+    store("outbox", []);
+  }
   store("sessionId", sessionId);
+  store("sessionOwner", owner);
 
   function element(tag, className, text) {
     const node = document.createElement(tag);
@@ -298,7 +306,11 @@
   function connect() {
     socket = window.io(botHost, { transports: ["websocket", "polling"] });
     socket.on("connect", () => socket.emit("session_request", { session_id: sessionId }));
-    socket.on("session_confirm", () => {
+    socket.on("session_confirm", (confirmed) => {
+      if (typeof confirmed === "string" && confirmed !== sessionId) {
+        sessionId = confirmed; // the server gave a new one for an id it could not accept
+        store("sessionId", sessionId);
+      }
       ready = true;
       flush();
     });
