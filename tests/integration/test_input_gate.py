@@ -14,7 +14,8 @@ import pytest
 
 from bot.identity import sign
 from tests.integration.conftest import IDENTITY_SECRET, Assistant
-from tests.integration.test_handoff import Console, console, texts, until  # noqa: F401
+from tests.integration.test_handoff import PASSWORD, Console, texts
+from tests.support.agents import add_agent
 from tests.support.customers import Customer
 
 pytestmark = pytest.mark.integration
@@ -53,6 +54,13 @@ def user_texts(assistant: Assistant, sender: str) -> list[str]:
 def still_answers(assistant: Assistant) -> None:
     replies = assistant.send("How do I reset my password?", f"alive-{uuid.uuid4().hex[:8]}")
     assert "password" in texts(replies)[0].lower()
+
+
+@pytest.fixture(scope="module")
+def console(assistant: Assistant) -> Console:
+    """An agent of this module's own (the stack, and its agents, are shared by modules)."""
+    asyncio.run(add_agent(assistant.settings.database_url, "gatekeeper", "Nina", PASSWORD))
+    return Console(assistant.settings.web_url, "gatekeeper")
 
 
 def test_the_rest_channel_needs_its_token(assistant: Assistant):
@@ -125,7 +133,7 @@ async def test_socket_io_session_ids_that_are_not_secrets_get_a_new_conversation
 
 async def test_an_agents_reply_reaches_only_the_conversations_own_socket(
     assistant: Assistant,
-    console: Console,  # noqa: F811
+    console: Console,
 ):
     url = assistant.settings.rasa_url
     async with Customer(url) as victim, Customer(url, session_id=None) as attacker:
