@@ -23,7 +23,7 @@ FAQ_SOURCES ?= data/faq
 FAQ_INDEX_DIR ?= var/faq_index
 export FAQ_INDEX_DIR
 
-.PHONY: help setup venvs train index run test lint format bench lock-app lock-rasa clean
+.PHONY: help setup venvs train index run test test-stories lint format bench lock-app lock-rasa clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Rasa :5005, actions :5055)"
@@ -63,6 +63,11 @@ setup: venvs train index
 run: setup
 	$(PY) -m bot run --model $(MODEL)
 
+# Rasa's conversation tests: the context rules (tests/stories), read end to end by the model.
+test-stories: train
+	$(RASA) test core --model $(MODEL) --stories tests/stories --e2e --fail-on-prediction-errors \
+	  --no-plot --out var/rasa-test --quiet
+
 # Debian's chromium, and a Chinese font so that screenshots show Chinese text.
 $(CHROMIUM) $(CJK_FONT):
 	@echo "installing Debian's chromium and a CJK font for the browser tests ..."
@@ -72,6 +77,7 @@ $(CHROMIUM) $(CJK_FONT):
 test: setup $(CHROMIUM) $(CJK_FONT)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(MAKE) --no-print-directory test-stories
 	RASA_MODEL=$(MODEL) CHROMIUM=$(CHROMIUM) $(PY) -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

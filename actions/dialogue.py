@@ -1,7 +1,9 @@
-"""Small conversational actions: the reply language, greetings, yes/no answers, feedback."""
+"""Small conversational actions: the reply language, greetings, thanks, and the replies to the
+bot's offers (yes/no, feedback, rating), decided by :mod:`bot.dialogue.decisions`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -9,9 +11,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.customers import known_customer
+from actions.database import database
 from actions.escalation import escalate, handoff_turn
+from actions.faq import answer_question
 from actions.language import choose_language
-from bot.models import EscalationReason
+from bot.dialogue.courtesy import question_in
+from bot.dialogue.decisions import Step, StepKind, feedback_step, rating_step, reply_to_offer
+from bot.escalations import rate
+from vocabulary import MetadataKey, Offer, Slot
+
+log = logging.getLogger(__name__)
 
 
 class ActionDetectLanguage(Action):
@@ -25,21 +34,24 @@ class ActionDetectLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         metadata = tracker.latest_message.get("metadata") or {}
-        previous = tracker.get_slot("language")
+        previous = tracker.get_slot(Slot.LANGUAGE)
         if previous is None:  # a new conversation: a returning customer keeps their language
             customer = await known_customer(tracker.sender_id, metadata)
             previous = customer.language if customer is not None else None
         language = choose_language(
-            tracker.latest_message.get("text"), previous=previous, hint=metadata.get("language")
+            tracker.latest_message.get("text"),
+            previous=previous,
+            hint=metadata.get(MetadataKey.LANGUAGE),
         )
         events: list[EventType] = []
-        if language != tracker.get_slot("language"):
-            events.append(SlotSet("language", language))
+        if language != tracker.get_slot(Slot.LANGUAGE):
+            events.append(SlotSet(Slot.LANGUAGE, language))
         return events + await handoff_turn(dispatcher, tracker)
 
 
 class ActionGreet(Action):
-    """Greets, and welcomes a returning customer back by name."""
+    """Greets, and welcomes a returning customer back by name; a question that came with the
+    greeting is answered instead."""
 
     def name(self) -> str:
         return "action_greet"
@@ -47,6 +59,10 @@ class ActionGreet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        question = question_in(text)
+        if question is not None and not question.startswith("/"):  # "hi, where is my order?"
+            return await answer_question(dispatcher, tracker, text, if_not_found="utter_greet")
         metadata = tracker.latest_message.get("metadata") or {}
         customer = await known_customer(tracker.sender_id, metadata)
         if customer is not None and customer.name:
@@ -56,8 +72,23 @@ class ActionGreet(Action):
         return []
 
 
+class ActionThank(Action):
+    """ "You're welcome", or the answer to the question that came with the thanks."""
+
+    def name(self) -> str:
+        return "action_thank"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        return await answer_question(
+            dispatcher, tracker, text, if_not_found="utter_you_are_welcome"
+        )
+
+
 class ActionHandleYesNo(Action):
-    """A bare yes or no answers whatever the bot offered last (``pending_offer``)."""
+    """A yes or no to what the bot offered (the rules only run this after an offer)."""
 
     def name(self) -> str:
         return "action_handle_yes_no"
@@ -65,25 +96,16 @@ class ActionHandleYesNo(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        yes = tracker.get_intent_of_latest_message() == "affirm"
-        offer = tracker.get_slot("pending_offer")
-        events: list[EventType] = [SlotSet("pending_offer", None)]
-        if offer == "human" and yes:
-            return await escalate(dispatcher, tracker, EscalationReason.REQUESTED)
-        if offer == "feedback":
-            events.append(SlotSet("faq_feedback", "helpful" if yes else "not_helpful"))
-            if not yes:
-                return events + await escalate(dispatcher, tracker, EscalationReason.NOT_HELPFUL)
-            dispatcher.utter_message(response="utter_feedback_thanks")
-        elif offer == "clarify" and not yes:
-            return await escalate(dispatcher, tracker, EscalationReason.CLARIFICATION_REFUSED)
-        else:
-            dispatcher.utter_message(response="utter_anything_else")
-        return events
+        step = reply_to_offer(
+            tracker.get_slot(Slot.PENDING_OFFER),
+            yes=tracker.get_intent_of_latest_message() == "affirm",
+            text=tracker.latest_message.get("text") or "",
+        )
+        return await carry_out(step, dispatcher, tracker)
 
 
 class ActionRecordFeedback(Action):
-    """Puts the customer's verdict on the last answer (``faq_id``) into the event stream."""
+    """The customer's verdict on the last answer (``faq_id``), into the event stream."""
 
     def name(self) -> str:
         return "action_record_feedback"
@@ -91,12 +113,61 @@ class ActionRecordFeedback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        helpful = tracker.get_intent_of_latest_message() == "feedback_helpful"
-        events: list[EventType] = [
-            SlotSet("faq_feedback", "helpful" if helpful else "not_helpful"),
-            SlotSet("pending_offer", None),
-        ]
-        if not helpful:
-            return events + await escalate(dispatcher, tracker, EscalationReason.NOT_HELPFUL)
+        step = feedback_step(
+            helpful=tracker.get_intent_of_latest_message() == "feedback_helpful",
+            text=tracker.latest_message.get("text") or "",
+        )
+        return await carry_out(step, dispatcher, tracker)
+
+
+class ActionRecordRating(Action):
+    """The customer's 1-5 rating of the help they got, onto the ticket (the rules only run
+    this after the bot asked for a rating)."""
+
+    def name(self) -> str:
+        return "action_record_rating"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        step = rating_step(
+            tracker.latest_message.get("text") or "",
+            tracker.latest_message.get("entities") or [],
+        )
+        return await carry_out(step, dispatcher, tracker)
+
+
+async def carry_out(
+    step: Step, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """Do what ``step`` says; the events that record it."""
+    events: list[EventType] = [SlotSet(Slot.PENDING_OFFER, None)]
+    if step.feedback is not None:
+        events.append(SlotSet(Slot.FAQ_FEEDBACK, step.feedback))
+    if step.kind is StepKind.ANSWER_QUESTION:
+        return events + await answer_question(dispatcher, tracker, step.question or "")
+    if step.kind is StepKind.ESCALATE:
+        assert step.reason is not None
+        return events + await escalate(dispatcher, tracker, step.reason)
+    if step.kind is StepKind.THANK_FOR_FEEDBACK:
         dispatcher.utter_message(response="utter_feedback_thanks")
-        return events
+    elif step.kind is StepKind.RECORD_RATING:
+        assert step.rating is not None
+        await _record_rating(tracker.sender_id, step.rating)
+        dispatcher.utter_message(response="utter_rating_thanks")
+        events.append(SlotSet(Slot.RATING, float(step.rating)))
+    elif step.kind is StepKind.ASK_RATING_AGAIN:
+        dispatcher.utter_message(response="utter_ask_rating")
+        events = [SlotSet(Slot.PENDING_OFFER, Offer.RATING.value)]
+    else:
+        dispatcher.utter_message(response="utter_anything_else")
+    return events
+
+
+async def _record_rating(sender_id: str, score: int) -> None:
+    sessions, _ = database()
+    try:
+        async with sessions() as session, session.begin():
+            await rate(session, sender_id, score)
+    except Exception:
+        log.exception("cannot record the rating of %s", sender_id)

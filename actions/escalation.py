@@ -23,23 +23,17 @@ from sqlalchemy import select
 
 from actions.database import database
 from bot.availability import BusinessHours, agents_online
-from bot.escalations import ACTIVE, TicketLimits, TooManyTickets, open_ticket, rate
-from bot.models import Conversation, EscalationReason, OutboxKind, OutboxMessage, Ticket
+from bot.dialogue.courtesy import question_in
+from bot.escalations import ACTIVE, TicketLimits, TooManyTickets, open_ticket
+from bot.models import Conversation, OutboxKind, OutboxMessage, Ticket
+from vocabulary import EscalationReason, MetadataKey, Offer, Slot
 
 log = logging.getLogger(__name__)
 
-NOT_QUESTIONS = {
-    "request_human",
-    "affirm",
-    "deny",
-    "feedback_helpful",
-    "feedback_not_helpful",
-    "greet",
-    "goodbye",
-    "thanks",
-    "choose_faq",
-    "rate",
-}
+# Intents whose text is never the customer's question, and intents of courtesy, yes/no and
+# feedback, whose text is the question only when more than courtesy is left of it.
+NOT_QUESTIONS = {"request_human", "choose_faq", "rate", "goodbye"}
+COURTESY = {"affirm", "deny", "thanks", "greet", "feedback_helpful", "feedback_not_helpful"}
 
 
 def _question(tracker: Tracker) -> str | None:
@@ -53,17 +47,18 @@ def _question(tracker: Tracker) -> str | None:
             continue
         fallback = fallback or text
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent not in NOT_QUESTIONS:
-            return text
+        if intent in NOT_QUESTIONS or (intent in COURTESY and question_in(text) is None):
+            continue
+        return text
     return fallback
 
 
 def _candidates(tracker: Tracker) -> list[dict]:
-    offered = tracker.get_slot("faq_candidates")
+    offered = tracker.get_slot(Slot.FAQ_CANDIDATES)
     if offered:
         return list(offered)
-    if tracker.get_slot("faq_id"):
-        return [{"id": tracker.get_slot("faq_id"), "score": tracker.get_slot("faq_score")}]
+    if tracker.get_slot(Slot.FAQ_ID):
+        return [{"id": tracker.get_slot(Slot.FAQ_ID), "score": tracker.get_slot(Slot.FAQ_SCORE)}]
     return []
 
 
@@ -101,25 +96,25 @@ async def escalate(
     except TooManyTickets as exc:
         log.warning("no ticket for %s: %s", tracker.sender_id, exc)
         dispatcher.utter_message(response="utter_handoff_limited")
-        return [SlotSet("pending_offer", None)]
+        return [SlotSet(Slot.PENDING_OFFER, None)]
     except Exception:
         log.exception("cannot open a ticket for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_handoff_unavailable")
-        return [SlotSet("pending_offer", None)]
+        return [SlotSet(Slot.PENDING_OFFER, None)]
     dispatcher.utter_message(
         response=f"utter_handoff_{expectation}", hours=settings.business_hours, ticket=ticket.id
     )
     return [
-        SlotSet("handoff_ticket", str(ticket.id)),
-        SlotSet("handoff_acknowledged", False),
-        SlotSet("pending_offer", None),
-        SlotSet("not_found_in_a_row", 0.0),
+        SlotSet(Slot.HANDOFF_TICKET, str(ticket.id)),
+        SlotSet(Slot.HANDOFF_ACKNOWLEDGED, False),
+        SlotSet(Slot.PENDING_OFFER, None),
+        SlotSet(Slot.NOT_FOUND_IN_A_ROW, 0.0),
     ]
 
 
 async def handoff_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Events that keep the bot quiet while people have the conversation; [] when they do not."""
-    ticket_id = tracker.get_slot("handoff_ticket")
+    ticket_id = tracker.get_slot(Slot.HANDOFF_TICKET)
     if not ticket_id:
         return []
     sessions, settings = database()
@@ -132,13 +127,13 @@ async def handoff_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> li
         log.exception("cannot check ticket %s; staying in handoff", ticket_id)
         still_open, expectation = True, None
     if not still_open:  # resolved, and the resume message has not come through yet
-        return [SlotSet("handoff_ticket", None), SlotSet("handoff_acknowledged", None)]
+        return [SlotSet(Slot.HANDOFF_TICKET, None), SlotSet(Slot.HANDOFF_ACKNOWLEDGED, None)]
     events: list[EventType] = []
-    if not tracker.get_slot("handoff_acknowledged"):
+    if not tracker.get_slot(Slot.HANDOFF_ACKNOWLEDGED):
         dispatcher.utter_message(
             response=f"utter_handoff_ack_{expectation or 'later'}", hours=settings.business_hours
         )
-        events.append(SlotSet("handoff_acknowledged", True))
+        events.append(SlotSet(Slot.HANDOFF_ACKNOWLEDGED, True))
     return [*events, FollowupAction("action_listen")]
 
 
@@ -181,7 +176,7 @@ class ActionDeliverOutbox(Action):
                 )
             ).all()
         delivered = {
-            (event.get("metadata") or {}).get("outbox_id")
+            (event.get("metadata") or {}).get(MetadataKey.OUTBOX_ID)
             for event in tracker.events
             if event.get("event") == "bot"
         }
@@ -190,9 +185,9 @@ class ActionDeliverOutbox(Action):
         if message is not None and message.kind == OutboxKind.RESUME.value:
             dispatcher.utter_message(response="utter_ask_rating", outbox_id=message.id)
             events += [
-                SlotSet("handoff_ticket", None),
-                SlotSet("handoff_acknowledged", None),
-                SlotSet("pending_offer", "rating"),
+                SlotSet(Slot.HANDOFF_TICKET, None),
+                SlotSet(Slot.HANDOFF_ACKNOWLEDGED, None),
+                SlotSet(Slot.PENDING_OFFER, Offer.RATING.value),
             ]
         elif message is not None:
             dispatcher.utter_message(
@@ -201,29 +196,3 @@ class ActionDeliverOutbox(Action):
         # Run from the HTTP API, outside a turn: end as a turn ends, listening, so that the
         # customer's next message starts a turn the rules recognise.
         return [*events, ActionExecuted("action_listen")]
-
-
-class ActionRecordRating(Action):
-    """The customer's 1-5 rating of the help they got, onto the ticket."""
-
-    def name(self) -> str:
-        return "action_record_rating"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        try:
-            score = int(float(tracker.get_slot("rating")))
-        except (TypeError, ValueError):
-            score = 0
-        if not 1 <= score <= 5:
-            dispatcher.utter_message(response="utter_ask_rating")
-            return [SlotSet("rating", None)]
-        sessions, _ = database()
-        try:
-            async with sessions() as session, session.begin():
-                await rate(session, tracker.sender_id, score)
-        except Exception:
-            log.exception("cannot record the rating of %s", tracker.sender_id)
-        dispatcher.utter_message(response="utter_rating_thanks")
-        return [SlotSet("pending_offer", None)]

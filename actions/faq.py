@@ -16,8 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.database import database
 from actions.escalation import escalate
-from bot.models import EscalationReason
+from bot.dialogue.courtesy import question_in
+from bot.dialogue.decisions import hand_over_when_not_found, settle
 from faq_index import Decision, FaqEntry, FaqSearcher, QueryError, SearchResult, SearchSettings
+from vocabulary import EscalationReason, Offer, Slot, base_language
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,12 @@ def choice_payload(entry_id: str) -> str:
 
 
 def answer_text(entry: FaqEntry, language: str) -> str:
+    """The answer to send, with the entry's links, in the reply locale ``language``.
+
+    For ``zh-TW`` and ``zh-HK`` that is the entry's own ``zh-Hant`` answer when it has one,
+    else its Simplified answer in Taiwan's or Hong Kong's characters and words (OpenCC's
+    ``s2twp`` / ``s2hk``); an entry without the language answers in the other one.
+    """
     _, localized = entry.localized(language)
     return "\n".join([localized.answer, *entry.links])
 
@@ -77,119 +85,150 @@ def clarify_options(result: SearchResult) -> list[dict[str, Any]]:
     ]
 
 
+async def answer_question(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    text: str,
+    *,
+    if_not_found: str | None = None,
+) -> list[EventType]:
+    """Search the FAQ for the question in ``text`` and answer, clarify or say it found nothing.
+
+    Courtesy around the question is left out of the search ("thanks. also how do I return a
+    jacket?"); a message that is only courtesy gets "anything else?". With ``if_not_found``
+    (a response name), a search that finds nothing utters that response instead of "not
+    found" and does not count towards the handoff: for greetings and thanks that carry a few
+    words more.
+    """
+    language = tracker.get_slot(Slot.LANGUAGE) or "en"
+    question = question_in(text)
+    if question is None or question.startswith("/"):  # courtesy, or a button out of context
+        dispatcher.utter_message(response=if_not_found or "utter_anything_else")
+        return [SlotSet(Slot.PENDING_OFFER, None)]
+    searcher = faq_searcher()
+    try:
+        result = await asyncio.to_thread(searcher.search, question)
+    except QueryError as error:
+        log.info("query not searched: %s", error)
+        dispatcher.utter_message(response="utter_rephrase")
+        return [SlotSet(Slot.FAQ_DECISION, None)]
+
+    decision = Decision(settle(result.decision.value, tracker.get_intent_of_latest_message()))
+    if decision is Decision.ANSWER:
+        top = result.matches[0]
+        return _answer(dispatcher, tracker, searcher.index.entry(top.id), top.score, language)
+    if decision is Decision.CLARIFY:
+        return _clarify(dispatcher, searcher, result, language)
+    if if_not_found is not None:
+        dispatcher.utter_message(response=if_not_found)
+        return [SlotSet(Slot.PENDING_OFFER, None)]
+    best = result.matches[0].score if result.matches else 0.0
+    not_found = int(tracker.get_slot(Slot.NOT_FOUND_IN_A_ROW) or 0) + 1
+    found_nothing = [
+        SlotSet(Slot.FAQ_DECISION, Decision.ESCALATE.value),
+        SlotSet(Slot.FAQ_ID, None),
+        SlotSet(Slot.FAQ_CATEGORY, None),
+        SlotSet(Slot.FAQ_SCORE, round(best, 4)),
+        SlotSet(
+            Slot.FAQ_CANDIDATES,
+            [{"id": m.id, "score": round(m.score, 4)} for m in result.matches],
+        ),
+    ]
+    if hand_over_when_not_found(not_found, database()[1].escalate_after_not_found):
+        return found_nothing + await escalate(dispatcher, tracker, EscalationReason.NOT_FOUND)
+    dispatcher.utter_message(response="utter_not_found")
+    return [
+        *found_nothing,
+        SlotSet(Slot.PENDING_OFFER, Offer.HUMAN.value),
+        SlotSet(Slot.NOT_FOUND_IN_A_ROW, float(not_found)),
+    ]
+
+
+def _clarify(
+    dispatcher: CollectingDispatcher, searcher: FaqSearcher, result: SearchResult, language: str
+) -> list[EventType]:
+    options = clarify_options(result)
+    buttons = [
+        {
+            "title": searcher.index.entry(o["id"]).localized(language)[1].questions[0],
+            "payload": choice_payload(o["id"]),
+        }
+        for o in options
+    ]
+    buttons.append(
+        {
+            "title": "都不是" if base_language(language) == "zh" else "None of these",
+            "payload": "/deny",
+        }
+    )
+    dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+    return [
+        SlotSet(Slot.FAQ_DECISION, Decision.CLARIFY.value),
+        SlotSet(Slot.FAQ_ID, None),
+        SlotSet(Slot.FAQ_CATEGORY, None),
+        SlotSet(Slot.FAQ_SCORE, options[0]["score"]),
+        SlotSet(Slot.FAQ_CANDIDATES, options),
+        SlotSet(Slot.PENDING_OFFER, Offer.CLARIFY.value),
+    ]
+
+
 class ActionAnswerFaq(Action):
+    """Answers the latest message from the FAQ, or the entry a did-you-mean button chose."""
+
     def name(self) -> str:
         return "action_answer_faq"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        language = tracker.get_slot("language") or "en"
-        searcher = faq_searcher()
-        choice = tracker.get_slot("faq_choice")
+        choice = tracker.get_slot(Slot.FAQ_CHOICE)
         if tracker.get_intent_of_latest_message() == "choose_faq" and choice:
-            return self._answer_choice(dispatcher, tracker, searcher, choice, language)
+            language = tracker.get_slot(Slot.LANGUAGE) or "en"
+            return _answer_choice(dispatcher, tracker, faq_searcher(), choice, language)
+        return await answer_question(dispatcher, tracker, tracker.latest_message.get("text") or "")
 
-        try:
-            result = await asyncio.to_thread(
-                searcher.search, tracker.latest_message.get("text") or ""
-            )
-        except QueryError as error:
-            log.info("query not searched: %s", error)
-            dispatcher.utter_message(response="utter_rephrase")
-            return [SlotSet("faq_decision", None)]
 
-        if result.decision is Decision.ANSWER:
-            top = result.matches[0]
-            return self._answer(
-                dispatcher, tracker, searcher.index.entry(top.id), top.score, language
-            )
-        if result.decision is Decision.CLARIFY:
-            options = clarify_options(result)
-            buttons = [
-                {
-                    "title": searcher.index.entry(o["id"]).localized(language)[1].questions[0],
-                    "payload": choice_payload(o["id"]),
-                }
-                for o in options
-            ]
-            buttons.append(
-                {"title": "都不是" if language == "zh" else "None of these", "payload": "/deny"}
-            )
-            dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
-            return [
-                SlotSet("faq_decision", Decision.CLARIFY.value),
-                SlotSet("faq_id", None),
-                SlotSet("faq_category", None),
-                SlotSet("faq_score", options[0]["score"]),
-                SlotSet("faq_candidates", options),
-                SlotSet("pending_offer", "clarify"),
-            ]
-        best = result.matches[0].score if result.matches else 0.0
-        not_found = int(tracker.get_slot("not_found_in_a_row") or 0) + 1
-        found_nothing = [
-            SlotSet("faq_decision", Decision.ESCALATE.value),
-            SlotSet("faq_id", None),
-            SlotSet("faq_category", None),
-            SlotSet("faq_score", round(best, 4)),
-            SlotSet(
-                "faq_candidates", [{"id": m.id, "score": round(m.score, 4)} for m in result.matches]
-            ),
-        ]
-        if not_found >= database()[1].escalate_after_not_found:
-            return found_nothing + await escalate(dispatcher, tracker, EscalationReason.NOT_FOUND)
+def _answer_choice(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    searcher: FaqSearcher,
+    choice: str,
+    language: str,
+) -> list[EventType]:
+    offered = {c["id"]: c["score"] for c in tracker.get_slot(Slot.FAQ_CANDIDATES) or []}
+    try:
+        entry = searcher.index.entry(choice)
+    except KeyError:
         dispatcher.utter_message(response="utter_not_found")
-        return [
-            *found_nothing,
-            SlotSet("pending_offer", "human"),
-            SlotSet("not_found_in_a_row", float(not_found)),
-        ]
+        return [SlotSet(Slot.FAQ_CHOICE, None), SlotSet(Slot.PENDING_OFFER, Offer.HUMAN.value)]
+    events = _answer(dispatcher, tracker, entry, offered.get(choice), language)
+    return [SlotSet(Slot.FAQ_CHOICE, None), *events]
 
-    def _answer_choice(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        searcher: FaqSearcher,
-        choice: str,
-        language: str,
-    ) -> list[EventType]:
-        offered = {c["id"]: c["score"] for c in tracker.get_slot("faq_candidates") or []}
-        try:
-            entry = searcher.index.entry(choice)
-        except KeyError:
-            dispatcher.utter_message(response="utter_not_found")
-            return [SlotSet("faq_choice", None), SlotSet("pending_offer", "human")]
-        events = self._answer(dispatcher, tracker, entry, offered.get(choice), language)
-        return [SlotSet("faq_choice", None), *events]
 
-    def _answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        entry: FaqEntry,
-        score: float | None,
-        language: str,
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=answer_text(entry, language))
-        events: list[EventType] = [
-            SlotSet("faq_decision", Decision.ANSWER.value),
-            SlotSet("faq_id", entry.id),
-            SlotSet("faq_category", entry.category),
-            SlotSet("faq_score", None if score is None else round(score, 4)),
-            SlotSet("faq_candidates", None),
-            SlotSet("faq_feedback", None),
-            SlotSet("not_found_in_a_row", 0.0),
-        ]
-        since_prompt = tracker.get_slot("answers_since_feedback_prompt")
-        if since_prompt is None or since_prompt + 1 >= FEEDBACK_PROMPT_EVERY:
-            dispatcher.utter_message(response="utter_ask_feedback")
-            events += [
-                SlotSet("answers_since_feedback_prompt", 0.0),
-                SlotSet("pending_offer", "feedback"),
-            ]
-        else:
-            events += [
-                SlotSet("answers_since_feedback_prompt", since_prompt + 1),
-                SlotSet("pending_offer", None),
-            ]
-        return events
+def _answer(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    entry: FaqEntry,
+    score: float | None,
+    language: str,
+) -> list[EventType]:
+    """Answer with ``entry``. Whatever the customer says next about it is feedback on it
+    (``pending_offer`` feedback), asked for or not; the question is asked now and then."""
+    dispatcher.utter_message(text=answer_text(entry, language))
+    events: list[EventType] = [
+        SlotSet(Slot.FAQ_DECISION, Decision.ANSWER.value),
+        SlotSet(Slot.FAQ_ID, entry.id),
+        SlotSet(Slot.FAQ_CATEGORY, entry.category),
+        SlotSet(Slot.FAQ_SCORE, None if score is None else round(score, 4)),
+        SlotSet(Slot.FAQ_CANDIDATES, None),
+        SlotSet(Slot.FAQ_FEEDBACK, None),
+        SlotSet(Slot.NOT_FOUND_IN_A_ROW, 0.0),
+        SlotSet(Slot.PENDING_OFFER, Offer.FEEDBACK.value),
+    ]
+    since_prompt = tracker.get_slot(Slot.ANSWERS_SINCE_FEEDBACK_PROMPT)
+    if since_prompt is None or since_prompt + 1 >= FEEDBACK_PROMPT_EVERY:
+        dispatcher.utter_message(response="utter_ask_feedback")
+        events.append(SlotSet(Slot.ANSWERS_SINCE_FEEDBACK_PROMPT, 0.0))
+    else:
+        events.append(SlotSet(Slot.ANSWERS_SINCE_FEEDBACK_PROMPT, since_prompt + 1))
+    return events

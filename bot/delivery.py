@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Conversation, OutboxMessage
 from connectors.refusals import undeliverable_reason
+from vocabulary import MetadataKey
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class OutboxDelivery:
             response.raise_for_status()
             events = (await response.json()).get("events") or []
         return {
-            (event.get("metadata") or {}).get("outbox_id")
+            (event.get("metadata") or {}).get(MetadataKey.OUTBOX_ID)
             for event in events
             if event.get("event") == "bot"
         } - {None}

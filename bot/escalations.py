@@ -21,13 +21,13 @@ from bot.conversations import resolve_conversation
 from bot.models import (
     Agent,
     Conversation,
-    EscalationReason,
     OutboxKind,
     OutboxMessage,
     Ticket,
     TicketNote,
     TicketStatus,
 )
+from vocabulary import EscalationReason, MetadataKey
 
 ACTIVE = (TicketStatus.OPEN.value, TicketStatus.ASSIGNED.value)
 MAX_REPLY_CHARS = 4000
@@ -104,7 +104,7 @@ async def open_ticket(
     existing = await active_ticket(session, sender_id)
     if existing is not None:
         return existing, False
-    origin = (metadata or {}).get("origin")
+    origin = (metadata or {}).get(MetadataKey.ORIGIN)
     origin = origin[:32] if isinstance(origin, str) else None
     if limits is not None:
         await check_limits(session, sender_id, origin, limits)

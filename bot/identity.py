@@ -23,6 +23,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vocabulary import MetadataKey
+
 MAX_ID_LENGTH = 255
 CONTACT_LIMITS = {"name": 200, "email": 320, "phone": 50}
 
@@ -44,7 +46,10 @@ def verify(metadata: Mapping | None, secret: str) -> VerifiedCustomer | None:
     """The customer that ``metadata`` proves, or None (no secret, no id, a bad signature)."""
     if not secret or not isinstance(metadata, Mapping):
         return None
-    customer_id, signature = metadata.get("customer_id"), metadata.get("customer_hash")
+    customer_id, signature = (
+        metadata.get(MetadataKey.CUSTOMER_ID),
+        metadata.get(MetadataKey.CUSTOMER_HASH),
+    )
     if not isinstance(customer_id, str) or not isinstance(signature, str):
         return None
     if not customer_id or len(customer_id) > MAX_ID_LENGTH:

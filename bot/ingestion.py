@@ -22,7 +22,7 @@ What becomes of an event:
 - ``slot`` ``faq_id``, ``faq_score``, ``faq_decision``, ``faq_category``: what the bot decided,
   written on the current turn (the customer's last message and the replies after it);
   ``faq_feedback``: the feedback on the last answer; ``language``: the turn's and the customer's
-  language;
+  reply locale (``en``, ``zh``, ``zh-TW``, ``zh-HK``: a returning customer is answered in it);
 - anything else (actions, featurisation, session starts): nothing.
 """
 
@@ -55,6 +55,7 @@ from bot.models import (
 )
 from bot.privacy import redact
 from bot.sanitise import clean_sender, clean_value, decode_payload
+from vocabulary import LOCALES, MetadataKey
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +204,9 @@ class Ingestor:
             interaction.intent_confidence = _number(intent.get("confidence"))
             if interaction.intent in FOLLOW_INTENTS:  # WeChat: (un)followed the account
                 customer.unsubscribed_at = when if interaction.intent == "unsubscribe" else None
-        elif metadata.get("agent_name"):
+        elif metadata.get(MetadataKey.AGENT_NAME):
             interaction.direction = Direction.AGENT.value  # an agent's reply, via the outbox
-            interaction.author = _column_text(metadata["agent_name"], "author")
+            interaction.author = _column_text(metadata[MetadataKey.AGENT_NAME], "author")
         else:
             interaction.direction = Direction.BOT.value
         session.add(interaction)
@@ -237,7 +238,7 @@ class Ingestor:
         if turn_start is not None:
             turn.append(Interaction.id >= turn_start)
         if name == "language":
-            if value not in ("zh", "en"):
+            if value not in LOCALES:
                 return False
             await session.execute(update(Interaction).where(*turn).values(language=value))
             customer = await session.get(Customer, conversation.customer_id)

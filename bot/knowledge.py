@@ -32,6 +32,8 @@ from faq_index import (
     build_index,
     load_sources,
 )
+from faq_index.chinese import is_traditional
+from faq_index.sources import HANT
 
 KINDS = ("entry", "variant")
 LANGUAGES = ("zh", "en")
@@ -57,12 +59,18 @@ def _apply(entries: dict[str, FaqEntry], addition: FaqAddition | Addition) -> No
     if addition.kind == "entry":
         if addition.entry_id in entries:
             raise KnowledgeError(f"an entry {addition.entry_id!r} exists already")
+        # An agent's answer to a Taiwanese or Hong Kong customer is the entry's own Traditional
+        # text (Simplified customers get it converted); a question added to an entry is
+        # searched in Simplified whatever its script (FaqEntry.search_texts).
+        key = addition.language
+        if key == "zh" and is_traditional(f"{question} {addition.answer or ''}"):
+            key = HANT
         try:
             entries[addition.entry_id] = FaqEntry.from_dict(
                 {
                     "id": addition.entry_id,
                     "category": addition.category or "from agents",
-                    addition.language: {"questions": [question], "answer": addition.answer},
+                    key: {"questions": [question], "answer": addition.answer},
                 },
                 SOURCE,
             )
@@ -73,6 +81,11 @@ def _apply(entries: dict[str, FaqEntry], addition: FaqAddition | Addition) -> No
     if entry is None:
         raise KnowledgeError(f"no entry {addition.entry_id!r} to add the question to")
     text = entry.texts.get(addition.language)
+    if text is None and addition.language == "zh" and entry.hant is not None:  # Traditional only
+        if question not in entry.hant.questions:
+            hant = LocalizedFaq((*entry.hant.questions, question), entry.hant.answer)
+            entries[addition.entry_id] = dataclasses.replace(entry, hant=hant)
+        return
     if text is None:
         raise KnowledgeError(
             f"entry {addition.entry_id!r} has no {addition.language} text to attach it to"

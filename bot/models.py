@@ -199,14 +199,6 @@ class TicketStatus(str, Enum):
     RESOLVED = "resolved"
 
 
-class EscalationReason(str, Enum):
-    REQUESTED = "requested"  # the customer asked for a person
-    NOT_FOUND = "not_found"  # the bot found nothing, twice in a row
-    NOT_HELPFUL = "not_helpful"  # "did not help" after an answer
-    COMPLAINT = "complaint"
-    CLARIFICATION_REFUSED = "clarification_refused"  # "none of these" to a did-you-mean
-
-
 class Ticket(Base):
     """An escalation: a conversation handed to people until one of them resolves it."""
 

@@ -23,13 +23,17 @@ from typing import Any
 from rasa.shared.core.events import UserUttered
 
 from connectors.gate import Refused, reply_for
+from vocabulary import MetadataKey
 
 
 def proven_customer(metadata: Mapping[str, Any] | None, secret: str) -> str | None:
     """The shop customer id ``metadata`` proves with the shared secret, if any."""
     if not secret or not isinstance(metadata, Mapping):
         return None
-    customer_id, signature = metadata.get("customer_id"), metadata.get("customer_hash")
+    customer_id, signature = (
+        metadata.get(MetadataKey.CUSTOMER_ID),
+        metadata.get(MetadataKey.CUSTOMER_HASH),
+    )
     if not isinstance(customer_id, str) or not isinstance(signature, str) or not customer_id:
         return None
     expected = hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()

@@ -46,6 +46,7 @@ from socketio import AsyncServer
 from connectors.binding import ConversationBinding
 from connectors.gate import Refused, admit, message_limit, reply_language
 from connectors.widget_session import valid_secret, widget_sender_id
+from vocabulary import MetadataKey
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def origin_of(environ: dict[str, Any]) -> str | None:
 
 class AgentAwareSocketIOOutput(SocketIOOutput):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        agent = kwargs.get("agent_name")
+        agent = kwargs.get(MetadataKey.AGENT_NAME)
         for part in text.strip().split("\n\n"):
             message = {"text": part}
             if agent:
@@ -201,7 +202,7 @@ class WidgetSocketIOInput(InputChannel):
             return
         metadata = dict(message.metadata)
         if session.get("origin"):
-            metadata["origin"] = session["origin"]
+            metadata[MetadataKey.ORIGIN.value] = session["origin"]
         output = AgentAwareSocketIOOutput(self.sio, self.bot_message_evt)
         await on_new_message(
             UserMessage(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import opencc
 
 from faq_index.embedding import DEFAULT_MODEL, Embedder
 from faq_index.errors import IndexNotFoundError
@@ -86,17 +87,16 @@ class BuildResult:
 
 
 def fingerprint(entries: Sequence[FaqEntry], model_spec: str, ann_threshold: int) -> str:
-    payload = json.dumps(
-        {
-            "format": FORMAT_VERSION,
-            "model": model_spec,
-            "ann_threshold": ann_threshold,
-            "tokenizer": TOKENIZER_VERSION,
-            "entries": [entry.to_dict() for entry in entries],
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    content = {
+        "format": FORMAT_VERSION,
+        "model": model_spec,
+        "ann_threshold": ann_threshold,
+        "tokenizer": TOKENIZER_VERSION,
+        "entries": [entry.to_dict() for entry in entries],
+    }
+    if any(entry.converts_chinese for entry in entries):  # what is indexed depends on OpenCC
+        content["opencc"] = opencc.__version__
+    payload = json.dumps(content, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
@@ -111,7 +111,7 @@ def _variants(entries: Sequence[FaqEntry]) -> list[Variant]:
     return [
         Variant(position, lang, question)
         for position, entry in enumerate(entries)
-        for lang, loc in entry.texts.items()
+        for lang, loc in entry.search_texts().items()
         for question in loc.questions
     ]
 
@@ -120,12 +120,13 @@ def lexical_documents(entries: Sequence[FaqEntry]) -> list[tuple[int, str]]:
     """One lexical document per entry and language: its questions and its answer.
 
     Customers often use the answer's words rather than the question's (退款 "原路退回",
-    "tracking number"), so the answer counts too.
+    "tracking number"), so the answer counts too. Chinese is indexed in Simplified characters
+    (:meth:`FaqEntry.search_texts`), as queries are searched.
     """
     return [
         (position, " ".join([*loc.questions, loc.answer]))
         for position, entry in enumerate(entries)
-        for loc in entry.texts.values()
+        for loc in entry.search_texts().values()
     ]
 
 

@@ -58,6 +58,7 @@ from bot.models import Customer, Ticket
 from bot.privacy import export_customer
 from bot.profiles import profile_document
 from faq_index.sources import MAX_TEXT_CHARS
+from vocabulary import LOCALES
 
 # Longer sign-in fields are wrong anyway; bot.auth says so without hashing them.
 MAX_CREDENTIAL_CHARS = 4096
@@ -225,12 +226,16 @@ async def export_customer_data(request: web.Request) -> web.Response:
 
 
 async def faq_search(request: web.Request) -> web.Response:
-    """GET /api/faq/search?q=...: entries to insert into a reply."""
+    """GET /api/faq/search?q=...[&locale=zh-TW]: entries to insert into a reply, Chinese ones
+    in the customer's locale."""
     lookup = request.app[FAQ]
     query = text_parameter(request.query, "q", lookup.max_query_chars)
     if query is None or not query.strip():
         raise BadInput("q is empty: say what to search for")
-    return web.json_response({"results": await lookup.search(query)})
+    locale = request.query.get("locale")
+    if locale not in (None, "", *LOCALES):
+        raise BadInput(f"locale is one of {', '.join(LOCALES)}")
+    return web.json_response({"results": await lookup.search(query, locale=locale or None)})
 
 
 def _may_publish(request: web.Request) -> None:

@@ -10,6 +10,13 @@ import asyncio
 from typing import Any
 
 from faq_index import FaqSearcher, SearchSettings
+from faq_index.chinese import TAIWAN, is_traditional, region_of
+from vocabulary import base_language
+
+
+def _script(query: str) -> str:
+    """The Chinese locale a query is written in."""
+    return (region_of(query) or TAIWAN) if is_traditional(query) else "zh"
 
 
 class FaqLookup:
@@ -32,15 +39,22 @@ class FaqLookup:
                 self._searcher.watch()
             return self._searcher
 
-    async def search(self, query: str, top_k: int = 5) -> list[dict[str, Any]]:
+    async def search(
+        self, query: str, top_k: int = 5, locale: str | None = None
+    ) -> list[dict[str, Any]]:
         """Entries for ``query``, each with its question and answer in the query's language;
-        raises :class:`faq_index.QueryError` for an unusable query."""
+        a Chinese query gets them in the customer's Chinese ``locale`` (``zh-TW``: Traditional
+        with Taiwan's words), else in the query's script. Raises
+        :class:`faq_index.QueryError` for an unusable query."""
         searcher = await self.searcher()
         result = await asyncio.to_thread(searcher.search, query, top_k)
+        wanted = result.language
+        if wanted == "zh":
+            wanted = locale if locale and base_language(locale) == "zh" else _script(query)
         found = []
         for match in result.matches:
             entry = searcher.index.entry(match.id)
-            language, text = entry.localized(result.language)
+            language, text = entry.localized(wanted)
             found.append(
                 {
                     "id": entry.id,

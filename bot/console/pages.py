@@ -17,6 +17,7 @@ from bot.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, s
 from bot.console import live
 from bot.console.api import set_login_csrf_cookie, set_session_cookie
 from bot.console.inputs import BadInput, parse_id
+from bot.console.locales import html_lang, locale_label
 from bot.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -139,6 +140,7 @@ def add_routes(app: web.Application) -> None:
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
+        filters={"locale_label": locale_label, "html_lang": html_lang},
     )
     app.router.add_get("/console/login", login_form)
     app.router.add_post("/console/login", login_submit)

@@ -247,6 +247,7 @@ async def ticket_detail(session: AsyncSession, ticket_id: int) -> dict[str, Any]
             "intent": i.intent,
             "faq_id": i.faq_id,
             "faq_decision": i.faq_decision,
+            "language": i.language,  # the reply locale of the turn: en, zh, zh-TW, zh-HK
             "timestamp": _iso(i.timestamp),
         }
         for i in messages

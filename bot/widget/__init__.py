@@ -21,6 +21,7 @@ from bot.identity import verify
 from bot.keys import SESSIONS, SETTINGS
 from bot.models import Conversation, Direction, Identity, IdentityKind, Interaction
 from connectors.widget_session import valid_secret, widget_sender_id
+from vocabulary import locale_from_tag
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -140,9 +141,10 @@ async def history(request: web.Request) -> web.Response:
 
 
 async def demo(request: web.Request) -> web.Response:
-    """A demo shop page with the widget's tag, as a shop's developer would add it."""
+    """A demo shop page with the widget's tag, as a shop's developer would add it;
+    ``?lang=`` zh, zh-TW, zh-HK (or any tag of those) or en."""
     settings = request.app[SETTINGS]
-    lang = "zh" if request.query.get("lang") == "zh" else "en"
+    lang = locale_from_tag(request.query.get("lang")) or "en"  # en, zh, zh-TW or zh-HK
     bot_host = settings.public_rasa_url or settings.rasa_url
     page = (STATIC / "demo.html").read_text(encoding="utf-8")
     page = page.replace("{{lang}}", lang).replace("{{bot_host}}", bot_host)

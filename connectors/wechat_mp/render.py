@@ -14,16 +14,22 @@ button's payload.
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.locales import message_locale
 from connectors.wechat_mp.state import SharedState
 
 CHOICES_TTL = 24 * 3600.0
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# How to choose, in the script of the message's own text and buttons.
+NUMBER_HINTS = {
+    "en": "(Reply with a number.)",
+    "zh": "（回复数字即可选择）",
+    "zh-TW": "（回覆數字即可選擇）",
+    "zh-HK": "（回覆數字即可選擇）",
+}
 
 
 @dataclass
@@ -44,8 +50,7 @@ def render_messages(messages: Iterable[Mapping[str, Any]]) -> Rendered:
             titles.append(str(button.get("title") or button.get("payload") or ""))
             lines.append(f"{len(rendered.choices)}. {titles[-1]}")
         if buttons:
-            chinese = _CJK.search(" ".join([*lines, *titles]))
-            lines.append("（回复数字即可选择）" if chinese else "(Reply with a number.)")
+            lines.append(NUMBER_HINTS[message_locale(" ".join([*lines, *titles]), None)])
         if message.get("image"):
             lines.append(str(message["image"]))
         if lines:

@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dialogue import ActionDetectLanguage, ActionHandleYesNo
+from actions.dialogue import ActionDetectLanguage, ActionGreet, ActionHandleYesNo, ActionThank
 from actions.faq import ActionAnswerFaq, choice_payload
 
 
@@ -115,3 +115,59 @@ async def test_yes_or_no_answers_the_last_offer(intent, offer, response, slots):
     values = slot_values(events)
     assert values.pop("pending_offer") is None
     assert values == slots
+
+
+async def test_courtesy_around_a_question_is_left_out_of_the_search(small_searcher):
+    plain, _ = await run(ActionAnswerFaq(), tracker("How do I reset my password?"))
+    wrapped, _ = await run(
+        ActionAnswerFaq(), tracker("thanks! also, how do I reset my password? cheers")
+    )
+    assert slot_values(wrapped)["faq_id"] == "password_reset"
+    # As if asked plainly (the question mark the trailing "cheers" took moves it a little).
+    assert slot_values(wrapped)["faq_score"] == pytest.approx(
+        slot_values(plain)["faq_score"], abs=0.005
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("yes", "affirm"), ("that helped", "feedback_helpful")]
+)
+async def test_courtesy_nobody_asked_for_is_not_searched(text, intent):
+    # No searcher fixture: a search would load var/faq_index; "ok" must not count as not found.
+    events, messages = await run(ActionAnswerFaq(), tracker("ok", intent=intent))
+    assert [m["response"] for m in messages] == ["utter_anything_else"]
+    assert slot_values(events) == {"pending_offer": None}
+
+
+async def test_an_answer_makes_the_next_reply_feedback_even_unprompted(small_searcher):
+    events, messages = await run(
+        ActionAnswerFaq(), tracker("How do I reset my password?", answers_since_feedback_prompt=0.0)
+    )
+    assert len(messages) == 1  # no prompt this time
+    assert slot_values(events)["pending_offer"] == "feedback"
+
+
+async def test_thanks_is_welcomed_and_a_question_in_it_answered(small_searcher):
+    _, messages = await run(ActionThank(), tracker("thanks a lot!", intent="thanks"))
+    assert [m["response"] for m in messages] == ["utter_you_are_welcome"]
+    events, messages = await run(
+        ActionThank(), tracker("thanks, and how do I reset my password?", intent="thanks")
+    )
+    assert slot_values(events)["faq_id"] == "password_reset"
+    _, messages = await run(ActionThank(), tracker("thanks, you too", intent="thanks"))
+    assert [m["response"] for m in messages] == ["utter_you_are_welcome"]  # nothing found
+
+
+async def test_a_greeting_with_a_question_is_answered(small_searcher):
+    events, _ = await run(ActionGreet(), tracker("hi, how do I reset my password?", intent="greet"))
+    assert slot_values(events)["faq_id"] == "password_reset"
+    _, messages = await run(ActionGreet(), tracker("/get_started", intent="get_started"))
+    assert [m["response"] for m in messages] == ["utter_greet"]
+
+
+async def test_no_with_a_question_after_a_did_you_mean_answers_the_question(small_searcher):
+    t = tracker("no, I meant how to reset my password", intent="deny", pending_offer="clarify")
+    events, _ = await run(ActionHandleYesNo(), t)
+    values = slot_values(events)
+    assert values["faq_id"] == "password_reset"
+    assert "handoff_ticket" not in values

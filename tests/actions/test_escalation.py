@@ -10,8 +10,13 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import select
 
 from actions import database
-from actions.dialogue import ActionDetectLanguage, ActionHandleYesNo, ActionRecordFeedback
-from actions.escalation import ActionDeliverOutbox, ActionEscalate, ActionRecordRating
+from actions.dialogue import (
+    ActionDetectLanguage,
+    ActionHandleYesNo,
+    ActionRecordFeedback,
+    ActionRecordRating,
+)
+from actions.escalation import ActionDeliverOutbox, ActionEscalate
 from actions.faq import ActionAnswerFaq
 from bot.escalations import Actor, reply, resolve
 from bot.models import Agent, Ticket
@@ -241,15 +246,39 @@ async def test_a_rating_lands_on_the_resolved_ticket():
     sessions, _ = database.database()
     async with sessions() as session, session.begin():
         await resolve(session, ticket_id, None, ann)
-    _, messages = await run(
-        ActionRecordRating(), conversation(('/rate{"rating": 4}', "rate"), rating=4.0)
-    )
+    button = conversation(('/rate{"rating": 4}', "rate"), pending_offer="rating")
+    button.latest_message["entities"] = [{"entity": "rating", "value": 4}]
+    events, messages = await run(ActionRecordRating(), button)
     assert messages[0]["response"] == "utter_rating_thanks"
     assert (await tickets())[0].satisfaction == 4
+    assert slot_values(events) == {"pending_offer": None, "rating": 4.0}
 
-    _, messages = await run(ActionRecordRating(), conversation(("9 stars", "rate"), rating=9.0))
+    _, messages = await run(ActionRecordRating(), conversation(("2 stars", "rate")))
+    assert messages[0]["response"] == "utter_rating_thanks"  # typed
+    assert (await tickets())[0].satisfaction == 2
+
+    events, messages = await run(ActionRecordRating(), conversation(("9 stars", "rate")))
     assert messages[0]["response"] == "utter_ask_rating"  # out of range: asked again
-    assert (await tickets())[0].satisfaction == 4
+    assert slot_values(events) == {"pending_offer": "rating"}
+    assert (await tickets())[0].satisfaction == 2
+
+
+async def test_a_question_with_a_number_after_the_rating_prompt_is_answered(small_searcher):
+    """Regression: "it's been 10 days" overwrote a resolved ticket's rating with 10 (or 1)."""
+    events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
+    ticket_id = int(slot_values(events)["handoff_ticket"])
+    sessions, _ = database.database()
+    async with sessions() as session, session.begin():
+        await resolve(session, ticket_id, None, await agent())
+    rated = conversation(("5", "rate"), pending_offer="rating")
+    await run(ActionRecordRating(), rated)
+    asked = conversation(
+        ("my parcel hasn't arrived, it's been 10 days", "rate"), pending_offer="rating"
+    )
+    events, messages = await run(ActionRecordRating(), asked)
+    assert (await tickets())[0].satisfaction == 5
+    assert "rating" not in slot_values(events)
+    assert messages[0].get("response") != "utter_rating_thanks"
 
 
 async def test_without_a_database_the_customer_gets_other_ways_to_reach_us(monkeypatch, tmp_path):

@@ -7,9 +7,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.auth import create_agent
 from bot.escalations import open_ticket
-from bot.models import EscalationReason
 from bot.settings import Settings
 from bot.web import create_app
+from vocabulary import EscalationReason
 
 PASSWORDS = {"ann": "ann's long passphrase", "bob": "bob's long passphrase"}
 

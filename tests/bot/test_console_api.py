@@ -19,10 +19,11 @@ from sqlalchemy import func, select, update
 import bot.auth
 import bot.console.api
 from bot.escalations import open_ticket
-from bot.models import EscalationReason, FaqAddition, OutboxMessage, Ticket
+from bot.models import FaqAddition, OutboxMessage, Ticket
 from bot.settings import Settings
 from bot.web import create_app
 from tests.bot.conftest import PASSWORDS, a_ticket, sign_in
+from vocabulary import EscalationReason
 
 
 @pytest.fixture()

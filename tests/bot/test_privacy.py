@@ -13,11 +13,11 @@ from bot.auth import create_agent
 from bot.db import create_engine, session_factory
 from bot.escalations import Actor, add_note, open_ticket, reply
 from bot.identity import sign
-from bot.models import EscalationReason
 from bot.privacy import delete_customer, export_customer, purge, redact
 from bot.profiles import find_customer
 from tests.bot.test_ingestion import SECRET, answered_turn, drain, publish, signed, user
 from tests.conftest import tables_containing
+from vocabulary import EscalationReason
 
 RASA_TRACKER_TABLE = """
 CREATE TABLE events (

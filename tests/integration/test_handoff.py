@@ -124,6 +124,13 @@ def test_the_bot_hands_over_stays_quiet_and_takes_back(assistant: Assistant, con
     answer = texts(assistant.send("How do I reset my password?", sender))
     assert answer and "password" in answer[0].lower()  # the bot answers again
 
+    # Regression: any number used to turn a question into a rating of the resolved ticket.
+    for question in ("my parcel hasn't arrived yet, it's been 10 days", "已经2天了快递还没到"):
+        replies = texts(assistant.send(question, sender))
+        assert not any(r.startswith(("Thank you for your rating", "Your request")) for r in replies)
+        assert assistant.tracker(sender)["slots"]["rating"] == 5  # searched as a question
+    assert console.call("GET", f"/api/tickets/{ticket_id}")["satisfaction"] == 5
+
 
 def test_two_answers_not_found_in_a_row_escalate(assistant: Assistant, console: Console):
     sender = f"lost-{uuid.uuid4().hex[:8]}"

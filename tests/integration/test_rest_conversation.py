@@ -97,3 +97,46 @@ def test_greeting_follows_the_customers_language(assistant):
     # A single Latin word ("ok", "hi") keeps the conversation's language.
     assert assistant.send("你好", sender)[0]["text"].startswith("您好")
     assert assistant.send("hi", sender)[0]["text"].startswith("您好")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my parcel hasn't arrived yet, it's been 10 days",
+        "已经10天了快递还没到",
+        "I ordered 3 shirts",
+    ],
+)
+def test_a_number_in_a_question_is_no_rating(assistant, question):
+    sender = new_sender()
+    replies = assistant.send(question, sender)
+    state = slots(assistant, sender)
+    assert state["faq_decision"] is not None, replies  # searched in the FAQ
+    assert state["rating"] is None and state["pending_offer"] != "rating"
+    assert not replies[0]["text"].startswith(("Your request has been resolved", "Thank you for"))
+
+
+@pytest.mark.parametrize(
+    "question", ["thanks. also how do I return a jacket?", "好的，那退款多久能到账"]
+)
+def test_a_question_wrapped_in_courtesy_is_answered(assistant, question):
+    sender = new_sender()
+    replies = assistant.send(question, sender)
+    assert slots(assistant, sender)["faq_decision"] in ("answer", "clarify"), replies
+
+
+@pytest.mark.parametrize("payload", ["/get_started", "/start", "/greet"])
+def test_start_payloads_of_chat_clients_greet(assistant, payload):
+    sender = new_sender()
+    assert assistant.send(payload, sender)[0]["text"].startswith("Hi!")
+    assert slots(assistant, sender)["not_found_in_a_row"] is None  # not an unanswered question
+
+
+def test_no_with_a_question_after_an_answer_answers_it(assistant, faq):
+    sender = new_sender()
+    assistant.send("How can I track my package?", sender)
+    assert slots(assistant, sender)["pending_offer"] == "feedback"
+    assistant.send("no, I meant how long does a refund take", sender)
+    state = slots(assistant, sender)
+    assert state["handoff_ticket"] is None  # not taken as "did not help"
+    assert state["faq_decision"] in ("answer", "clarify")

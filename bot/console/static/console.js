@@ -32,6 +32,11 @@
     return source;
   }
 
+  // A reply locale (en, zh, zh-TW, zh-HK) as an HTML lang: bot/console/locales.py html_lang.
+  function htmlLang(locale) {
+    return locale === "zh" ? "zh-CN" : ["en", "zh-TW", "zh-HK"].includes(locale) ? locale : "";
+  }
+
   function queuePage() {
     const body = document.getElementById("tickets");
     const empty = document.getElementById("empty");
@@ -65,8 +70,8 @@
           element("td", t.status),
           element("td", t.reason),
           element("td", t.channel || ""),
-          element("td", t.customer.name || `#${t.customer.id}`),
-          element("td", t.question || ""),
+          customerCell(t.customer),
+          questionCell(t),
           element("td", t.assigned_to || ""),
         );
         return row;
@@ -74,6 +79,18 @@
       body.replaceChildren(...rows);
       empty.hidden = rows.length > 0;
       showPaging(next, totals);
+    }
+
+    function customerCell(customer) {
+      const cell = element("td", customer.name || `#${customer.id}`);
+      if (customer.language) cell.append(" ", element("span", customer.language, "locale"));
+      return cell;
+    }
+
+    function questionCell(t) {
+      const cell = element("td", t.question || "");
+      cell.lang = htmlLang(t.customer.language);
+      return cell;
     }
 
     live({ ticket: refresh });
@@ -92,7 +109,9 @@
       document.getElementById("transcript").replaceChildren(
         ...t.transcript.map((m) => {
           const item = element("li", null, `msg ${m.direction}`);
-          item.append(element("span", m.direction, "who"), " ", element("span", m.text || "", "text"));
+          const text = element("span", m.text || "", "text");
+          text.lang = htmlLang(m.language);
+          item.append(element("span", m.direction, "who"), " ", text);
           return item;
         }),
       );
@@ -148,7 +167,8 @@
       const query = document.getElementById("faq-query").value;
       const results = document.getElementById("faq-results");
       try {
-        const { results: found } = await api("GET", `/api/faq/search?q=${encodeURIComponent(query)}`);
+        const search = new URLSearchParams({ q: query, locale: root.dataset.locale || "" });
+        const { results: found } = await api("GET", `/api/faq/search?${search}`);
         results.replaceChildren(
           ...found.map((r) => {
             const item = element("li");

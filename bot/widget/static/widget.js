@@ -5,6 +5,9 @@
  *           data-lang="zh" data-title="Help" data-color="#3556c9" data-position="right"
  *           data-open="false" data-customer-id="c-42" data-customer-hash="..."></script>
  *
+ * data-lang (else the page's lang) picks the widget's locale: en, zh (Simplified), zh-TW or
+ * zh-HK (Traditional: zh-Hant, zh-Hant-TW, zh-HK, zh-Hant-HK, zh-MO ...); it is sent with every
+ * message as the metadata "language", the bot's hint for a message with no script of its own.
  * It talks to Rasa's socket.io channel with the socket.io client served by the web service,
  * keeps its conversation id (128 random bits) in localStorage so the conversation survives
  * reloads, restores the history from the web service, and queues what is typed offline.
@@ -19,9 +22,16 @@
   const data = script.dataset;
   const host = new URL(script.src).origin;
   const botHost = data.botHost || host;
-  const lang = (data.lang || document.documentElement.lang || "en").toLowerCase().startsWith("zh")
-    ? "zh"
-    : "en";
+  // A language tag as the widget's locale; the same rule as bot/dialogue/names.py locale_from_tag.
+  function localeOf(tag) {
+    const parts = String(tag || "").trim().toLowerCase().replace(/_/g, "-").split("-");
+    if (parts[0] !== "zh") return "en";
+    if (parts.includes("hans")) return "zh";
+    if (parts.includes("hk") || parts.includes("mo")) return "zh-HK";
+    if (parts.includes("tw") || parts.includes("hant")) return "zh-TW";
+    return "zh";
+  }
+  const lang = localeOf(data.lang || document.documentElement.lang);
   const STORE = "shopAssistant";
   const TEXT = {
     en: {
@@ -47,6 +57,31 @@
       offline: "网络已断开：恢复后会自动发送您的消息。",
       agent: "客服",
       log: "对话",
+    },
+    // OpenCC's s2twp and s2hk of the zh strings (tests/bot/test_widget_locales.py checks them).
+    "zh-TW": {
+      title: data.title || "有問題？問我們",
+      open: "開啟聊天",
+      close: "關閉聊天",
+      placeholder: "請輸入您的問題…",
+      send: "傳送",
+      person: "轉人工客服",
+      typing: "客服助手正在輸入…",
+      offline: "網路已斷開：恢復後會自動傳送您的訊息。",
+      agent: "客服",
+      log: "對話",
+    },
+    "zh-HK": {
+      title: data.title || "有問題？問我們",
+      open: "打開聊天",
+      close: "關閉聊天",
+      placeholder: "請輸入您的問題…",
+      send: "發送",
+      person: "轉人工客服",
+      typing: "客服助手正在輸入…",
+      offline: "網絡已斷開：恢復後會自動發送您的消息。",
+      agent: "客服",
+      log: "對話",
     },
   }[lang];
 
