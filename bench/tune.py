@@ -1,182 +1,259 @@
-"""Choose faq_index's fusion weights and decision thresholds on development queries.
+"""Choose faq_index's decision thresholds (and, optionally, fusion weights) on development queries.
 
-    python bench/tune.py [--queries bench/shop_queries.yml] [--index var/faq_index]
+    python bench/tune.py [--queries FILE ...] [--dialogue bench/dialogue_messages.yml]
+        [--index var/faq_index] [--search-weights] [--write-results]
 
-The queries (``bench/shop_queries.yml``, written by us for the shipped FAQ) are searched once;
-every candidate's three signals are kept, and thresholds (and, with ``--search-weights``, the
-ranking weights) are then searched on those numbers; the decision reads confidences fused with
-the configured decision weights. Weights maximise top-1 accuracy on in-scope
-queries; the defaults balance this set against banking77's development rows (bench/RESULTS.md),
-since a grid over one small set overfits it. Thresholds maximise a utility that reflects what a
-customer experiences:
+The queries are written by us for the shipped FAQ: ``bench/shop_queries.yml`` (questions as an
+FAQ reader asks them) and ``bench/shop_queries_informal.yml`` (as customers type them: typos,
+"u", "pls", colloquial Chinese); a row with ``split: holdout`` is never chosen on, only
+reported. The single-message ``split: dev`` items of the conversation benchmark that expect an
+FAQ answer or "not found" join them (``--dialogue``); its test items are never read. Every
+query is searched once and every candidate's three signals kept; thresholds (and, with
+``--search-weights``, the ranking weights) are then searched on those numbers
+(``bench/tuning.py``).
 
-    in scope:      answered right +1, clarified with the right entry offered +0.5,
-                   escalated 0, answered wrong -1
-    out of scope:  escalated +1, clarified 0, answered -1
-
-The result is printed as environment settings; the defaults in faq_index/settings.py are the
-last run's choice. Never tune on the rows a benchmark reports (bench/retrieval.py keeps its own
-development split for banking77).
+What customers experience decides, per language on development rows. In scope, the right
+entry answered is the best outcome and the right entry among the "did you mean" buttons (the
+top 2-3 candidates, as ``actions/faq.py`` offers them) a good one; "not found" for a question
+the FAQ answers is a failure, and an answer with the wrong entry is worse. Out of scope, "not
+found" is the only right outcome: a "did you mean" of unrelated entries is a nuisance, an answer
+is wrong. The thresholds maximise the mean worth of the outcomes (``tuning.UTILITY``) among
+those meeting every target of ``tuning.TARGETS`` (a wrong confident answer for at most 3% of
+the queries and of the in-scope ones, at least 90% of the out-of-scope ones escalated); when
+none meets them all, the one missing them by the least. The result is printed as environment
+settings, and with ``--write-results`` as this script's section of bench/RESULTS.md; the
+defaults in faq_index/settings.py are the last run's choice. Never tune on rows a benchmark
+reports (bench/retrieval.py keeps its own development split for banking77).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-
-import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from faq_index import Decision, FaqSearcher, SearchSettings, decide  # noqa: E402
-
-WEIGHT_GRID = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8]
+from bench.tuning import (  # noqa: E402
+    DEFAULT_QUERIES,
+    TARGETS,
+    UTILITY,
+    Features,
+    Observed,
+    Weights,
+    best_thresholds,
+    best_weights,
+    observe,
+    outcomes,
+    read_dialogue_dev,
+    read_queries,
+    top1,
+)
+from faq_index import FaqSearcher, SearchSettings  # noqa: E402
 
 
 @dataclass
-class Observed:
-    gold: str | None  # None: out of scope
+class Choice:
     language: str
-    ids: list[str]
-    signals: np.ndarray  # (candidates, 3): dense, lexical, classifier
+    weights: Weights
+    decision: Weights
+    top1: float
+    thresholds: tuple[float, float, float]  # answer, clarify, margin
+    rates: dict[str, float]  # on development rows, with the chosen thresholds
+    configured: dict[str, float]  # the same with the configured thresholds
 
 
-def observe(searcher: FaqSearcher, queries: dict) -> list[Observed]:
-    observed = []
-    items = [(q, q["id"]) for q in queries["in_scope"]] + [
-        (q, None) for q in queries["out_of_scope"]
+def choose(observed: list[Observed], language: str, search_weights: bool) -> Choice:
+    """The thresholds (and ranking weights) for ``language`` on its development rows."""
+    settings = SearchSettings()
+    dev = [o for o in observed if o.language == language and o.split == "dev"]
+    if search_weights:
+        weights, accuracy = best_weights(dev)
+    else:
+        weights = settings.weights(language)
+        accuracy = top1([o for o in dev if o.gold], weights)
+    decision = settings.decision_weights(language)
+    features = Features.of(dev, weights, decision)
+    thresholds, rates = best_thresholds(features)
+    configured = outcomes(features, *settings.thresholds(language))
+    return Choice(language, weights, decision, accuracy, thresholds, rates, configured)
+
+
+BREAKDOWN_IN = (
+    "in scope: answered right",
+    "in scope: right entry offered",
+    "in scope: escalated (not found)",
+    "in scope: answered wrong",
+)
+BREAKDOWN_OUT = ("out of scope: escalated", "out of scope: did you mean", "out of scope: answered")
+
+
+def breakdown(observed: list[Observed], choices: dict[str, Choice]) -> list[list[object]]:
+    """Outcomes per data file, group, split and language under the chosen thresholds."""
+    keys = sorted({(o.source, o.group, o.split, o.language) for o in observed})
+    rows = []
+    for source, group, split, language in keys:
+        subset = [
+            o
+            for o in observed
+            if (o.source, o.group, o.split, o.language) == (source, group, split, language)
+        ]
+        choice = choices[language]
+        rates = outcomes(Features.of(subset, choice.weights, choice.decision), *choice.thresholds)
+        n_in = sum(bool(o.gold) for o in subset)
+        rows.append(
+            [source, group, split, language, n_in]
+            + [rates[name] if n_in else float("nan") for name in BREAKDOWN_IN]
+            + [len(subset) - n_in]
+            + [rates[name] if len(subset) > n_in else float("nan") for name in BREAKDOWN_OUT]
+        )
+    return rows
+
+
+def cell(value: object) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.3f}"
+    return str(value)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+
+
+def report(searcher: FaqSearcher, observed: list[Observed], choices: dict[str, Choice]) -> str:
+    """This script's section of bench/RESULTS.md."""
+    counts = Counter((o.source, o.split) for o in observed)
+    data = ", ".join(f"`{source}` {split} {n}" for (source, split), n in sorted(counts.items()))
+    langs = list(choices)
+    rows: list[list[object]] = [
+        ["top-1 (in scope, dev)", *(choices[lang].top1 for lang in langs)],
+        [
+            "answer / clarify threshold, margin: chosen",
+            *("{:.2f} / {:.2f}, {:.2f}".format(*choices[lang].thresholds) for lang in langs),
+        ],
+        [
+            "the same, configured when the run started",
+            *(
+                "{:.2f} / {:.2f}, {:.2f}".format(*SearchSettings().thresholds(lang))
+                for lang in langs
+            ),
+        ],
     ]
-    for item, gold in items:
-        result = searcher.search(item["q"], top_k=len(searcher.index.entries))
-        signals = np.array([[m.dense, m.lexical, m.classifier] for m in result.matches])
-        observed.append(Observed(gold, item["lang"], [m.id for m in result.matches], signals))
-    return observed
-
-
-Weights = tuple[float, float, float]
-
-
-def ranked(
-    o: Observed, weights: Weights, decision_weights: Weights | None = None
-) -> tuple[list[str], list[float]]:
-    """Entry ids ranked by ``weights``, with their confidences under ``decision_weights``."""
-    order = np.argsort(-(o.signals @ np.asarray(weights)))
-    confidences = o.signals @ np.asarray(decision_weights or weights)
-    return [o.ids[i] for i in order], [float(confidences[i]) for i in order]
-
-
-def normalised(weights: tuple[float, ...]) -> tuple[float, float, float]:
-    total = sum(weights)
-    return tuple(w / total for w in weights)  # type: ignore[return-value]
-
-
-def best_weights(observed: list[Observed]) -> tuple[tuple[float, float, float], float]:
-    in_scope = [o for o in observed if o.gold]
-    best = ((1.0, 0.0, 0.0), -1.0)
-    for raw in itertools.product(WEIGHT_GRID, repeat=3):
-        if sum(raw) == 0:
-            continue
-        weights = normalised(raw)
-        accuracy = float(np.mean([ranked(o, weights)[0][0] == o.gold for o in in_scope]))
-        if accuracy > best[1] + 1e-9:
-            best = (weights, accuracy)
-    return best
-
-
-def utility(o: Observed, ids: list[str], decision: Decision) -> float:
-    if o.gold is None:
-        return {Decision.ESCALATE: 1.0, Decision.CLARIFY: 0.0, Decision.ANSWER: -1.0}[decision]
-    if decision is Decision.ANSWER:
-        return 1.0 if ids[0] == o.gold else -1.0
-    if decision is Decision.CLARIFY:
-        return 0.5 if o.gold in ids[:3] else 0.0
-    return 0.0
-
-
-def outcome_table(pairs: list[tuple[Observed, list[str], Decision]]) -> dict[str, float]:
-    inside = [(ids, d, o) for o, ids, d in pairs if o.gold]
-    outside = [d for o, _, d in pairs if o.gold is None]
-    return {
-        "in-scope answered right": np.mean(
-            [d is Decision.ANSWER and i[0] == o.gold for i, d, o in inside]
+    for name in choices[langs[0]].rates:
+        rows.append(
+            [
+                name,
+                *(
+                    f"{choices[lang].rates[name]:.3f} ({choices[lang].configured[name]:.3f})"
+                    for lang in langs
+                ),
+            ]
+        )
+    lines = [
+        "## Shop FAQ: decision thresholds on our development queries",
+        f"- Command: `{' '.join(['.venv/bin/python', 'bench/tune.py', *sys.argv[1:]])}`",
+        f"- Date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}; index version "
+        f"{searcher.version} ({len(searcher.index.entries)} entries of `data/faq`)",
+        f"- Queries (rows per file and split): {data}. Holdout rows are never chosen on.",
+        "- Objective, per language on dev rows: the highest mean worth of the outcomes ("
+        + ", ".join(f"{name} {worth:+g}" for name, worth in UTILITY.items())
+        + "; the others 0) among thresholds keeping "
+        + "; ".join(f"{n} {'>=' if ge else '<='} {b}" for n, b, ge in TARGETS)
+        + ". Ranking and decision weights as configured.",
+        "",
+        "Dev rows, chosen thresholds (in brackets: the thresholds configured when the run "
+        "started):",
+        "",
+        *table(["", *langs], rows),
+        "",
+        "Per file, group and split, chosen thresholds:",
+        "",
+        *table(
+            [
+                "file",
+                "group",
+                "split",
+                "lang",
+                "n in scope",
+                "answered right",
+                "right offered",
+                "not found",
+                "answered wrong",
+                "n out of scope",
+                "escalated",
+                "did you mean",
+                "answered",
+            ],
+            breakdown(observed, choices),
         ),
-        "in-scope clarified (right offered)": np.mean(
-            [d is Decision.CLARIFY and o.gold in i[:3] for i, d, o in inside]
-        ),
-        "in-scope answered wrong": np.mean(
-            [d is Decision.ANSWER and i[0] != o.gold for i, d, o in inside]
-        ),
-        "in-scope escalated": np.mean([d is Decision.ESCALATE for _, d, _ in inside]),
-        "out-of-scope escalated": np.mean([d is Decision.ESCALATE for d in outside]),
-        "out-of-scope answered": np.mean([d is Decision.ANSWER for d in outside]),
-    }
+    ]
+    return "\n".join(lines) + "\n"
 
 
-def best_thresholds(
-    observed: list[Observed], weights: Weights, decision_weights: Weights, language: str
-) -> tuple[dict[str, float], float]:
-    """The (answer, clarify, margin) thresholds of one language with the highest utility."""
-    rankings = [(o, *ranked(o, weights, decision_weights)) for o in observed]
-    best: tuple[dict[str, float], float] = ({}, -1e9)
-    for answer in np.arange(0.20, 0.86, 0.02):
-        for clarify in np.arange(0.10, answer + 1e-9, 0.02):
-            for margin in (0.0, 0.02, 0.04, 0.06, 0.08, 0.1):
-                chosen = {
-                    f"answer_threshold_{language}": round(float(answer), 2),
-                    f"clarify_threshold_{language}": round(float(clarify), 2),
-                    f"clarify_margin_{language}": margin,
-                }
-                settings = SearchSettings(**chosen)
-                total = sum(
-                    utility(o, ids, decide(scores, settings, language))
-                    for o, ids, scores in rankings
-                )
-                if total > best[1]:
-                    best = (chosen, total)
-    return best[0], best[1] / len(observed)
+BEGIN, END = "<!-- bench/tune.py: begin -->", "<!-- bench/tune.py: end -->"
+
+
+def write_section(path: Path, text: str) -> None:
+    """Put ``text`` between this script's markers in ``path``, other sections untouched."""
+    section = f"{BEGIN}\n{text.rstrip()}\n{END}"
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + section + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(new, encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--queries", type=Path, default=REPO / "bench" / "shop_queries.yml")
+    parser.add_argument("--queries", type=Path, nargs="+", default=DEFAULT_QUERIES)
+    parser.add_argument(
+        "--dialogue",
+        type=Path,
+        default=REPO / "bench" / "dialogue_messages.yml",
+        help="the conversation benchmark's messages; only dev items are read ('' for none)",
+    )
     parser.add_argument("--index", type=Path, default=REPO / "var" / "faq_index")
     parser.add_argument(
         "--search-weights",
         action="store_true",
         help="also search the fusion weights (default: keep the configured ones)",
     )
+    parser.add_argument(
+        "--write-results", action="store_true", help="write the section of bench/RESULTS.md"
+    )
     args = parser.parse_args()
 
-    queries = yaml.safe_load(args.queries.read_text(encoding="utf-8"))
-    observed = observe(FaqSearcher(args.index), queries)
-    for language in ("en", "zh"):
-        subset = [o for o in observed if o.language == language]
-        if args.search_weights:
-            weights, accuracy = best_weights(subset)
-        else:
-            weights = SearchSettings().weights(language)
-            accuracy = float(
-                np.mean([ranked(o, weights)[0][0] == o.gold for o in subset if o.gold])
-            )
-        decision_weights = SearchSettings().decision_weights(language)
-        chosen, mean_utility = best_thresholds(subset, weights, decision_weights, language)
-        print(f"{language}: top-1 {accuracy:.3f}, mean utility {mean_utility:.3f}")
-        for signal, weight in zip(("DENSE", "LEXICAL", "CLASSIFIER"), weights, strict=True):
-            print(f"  FAQ_{signal}_WEIGHT_{language.upper()}={weight:.2f}")
-        for name, value in chosen.items():
-            print(f"  FAQ_{name.upper()}={value}")
-        settings = SearchSettings(**chosen)
-        pairs = []
-        for o in subset:
-            ids, scores = ranked(o, weights, decision_weights)
-            pairs.append((o, ids, decide(scores, settings, language)))
-        for name, value in outcome_table(pairs).items():
-            print(f"  {name}: {value:.3f}")
+    sources = {path.stem: read_queries(path) for path in args.queries}
+    if str(args.dialogue) and args.dialogue.is_file():
+        sources[args.dialogue.stem] = read_dialogue_dev(args.dialogue)
+    searcher = FaqSearcher(args.index)
+    observed = observe(searcher, sources)
+    choices = {lang: choose(observed, lang, args.search_weights) for lang in ("en", "zh")}
+    for lang, choice in choices.items():
+        print(f"{lang}: top-1 {choice.top1:.3f}")
+        for signal, weight in zip(("DENSE", "LEXICAL", "CLASSIFIER"), choice.weights, strict=True):
+            print(f"  FAQ_{signal}_WEIGHT_{lang.upper()}={weight:.2f}")
+        for name, value in zip(
+            ("ANSWER_THRESHOLD", "CLARIFY_THRESHOLD", "CLARIFY_MARGIN"),
+            choice.thresholds,
+            strict=True,
+        ):
+            print(f"  FAQ_{name}_{lang.upper()}={value:.2f}")
+        for name, value in choice.rates.items():
+            print(f"  {name}: {value:.3f} (configured: {choice.configured[name]:.3f})")
+    text = report(searcher, observed, choices)
+    if args.write_results:
+        write_section(REPO / "bench" / "RESULTS.md", text)
+    else:
+        print()
+        print(text)
     return 0
 
 

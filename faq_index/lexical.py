@@ -3,7 +3,9 @@
 Scores are cosines in [0, 1] between the query and each document (sublinear term
 frequency, smoothed idf, L2-normalised rows), so they sit on a scale comparable with the dense
 cosines they are fused with. The search indexes one document per entry and language: its
-questions and answer together (see ``store.lexical_documents``).
+questions and answer together (see ``store.lexical_documents``). The index also keeps the
+documents' English words, towards which the searcher corrects misspelt query words
+(:meth:`LexicalIndex.correct`).
 """
 
 from __future__ import annotations
@@ -11,23 +13,44 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
+from faq_index.spelling import Speller, english_words
 from faq_index.text import lexical_tokens
 
 
 class LexicalIndex:
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: sparse.csr_matrix):
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        idf: np.ndarray,
+        matrix: sparse.csr_matrix,
+        words: dict[str, int] | None = None,
+    ):
         self.vocabulary = vocabulary
         self.idf = idf
         self.matrix = matrix  # (documents, terms), rows L2-normalised
+        self.words = words or {}  # English words of the documents: in how many each occurs
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Corrects query words towards :attr:`words` (built on first use)."""
+        return Speller(self.words)
+
+    def correct(self, text: str) -> str:
+        """``text`` normalised, with misspelt and informal English words corrected towards the
+        words of the documents (see :mod:`faq_index.spelling`); an index saved without its
+        words (built before TOKENIZER_VERSION 3) only gets the informal spellings expanded."""
+        return self.speller.correct(text)
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         documents = [Counter(lexical_tokens(text)) for text in texts]
+        words = Counter(word for text in texts for word in set(english_words(text)))
         vocabulary: dict[str, int] = {}
         for counts in documents:
             for token in counts:
@@ -46,7 +69,7 @@ class LexicalIndex:
         matrix = sparse.csr_matrix(
             (values, (rows, cols)), shape=(len(texts), len(vocabulary)), dtype=np.float32
         )
-        return cls(vocabulary, idf.astype(np.float32), _normalize_rows(matrix))
+        return cls(vocabulary, idf.astype(np.float32), _normalize_rows(matrix), dict(words))
 
     def query_vector(self, text: str) -> sparse.csr_matrix:
         """The query's normalised tf-idf vector over the known terms.
@@ -80,13 +103,18 @@ class LexicalIndex:
         (directory / "lexical_vocab.json").write_text(
             json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8"
         )
+        (directory / "lexical_words.json").write_text(
+            json.dumps(self.words, ensure_ascii=False), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
         vocabulary = json.loads((directory / "lexical_vocab.json").read_text(encoding="utf-8"))
         idf = np.load(directory / "lexical_idf.npy")
         matrix = sparse.load_npz(directory / "lexical.npz").tocsr()
-        return cls(vocabulary, idf, matrix)
+        words_file = directory / "lexical_words.json"
+        words = json.loads(words_file.read_text(encoding="utf-8")) if words_file.is_file() else {}
+        return cls(vocabulary, idf, matrix, words)
 
 
 def _normalize_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:

@@ -1,7 +1,9 @@
 """Search an index: fuse three signals per entry and decide what to do.
 
-For each query, every candidate entry (the entries of the nearest variants in FAISS, of the best
-lexical matches and of the classifier's top classes) gets
+Misspelt English words of the query are first corrected towards the words of the index
+("pasword", "recieve", "u", "pls": :mod:`faq_index.spelling`), for both the embedding and the
+lexical channel. Then every candidate entry (the entries of the nearest variants in FAISS, of
+the best lexical matches and of the classifier's top classes) gets
 
 - ``dense``: the mean of its best variant's cosine and its best language centroid's cosine
   (the centroid smooths over variants: it helps most when an entry has few of them);
@@ -34,11 +36,12 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from faq_index.chinese import search_form
 from faq_index.embedding import Embedder
 from faq_index.errors import QueryError
 from faq_index.settings import SearchSettings
 from faq_index.store import FaqIndex, current_version, load_index
-from faq_index.text import detect_language, normalize
+from faq_index.text import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +101,23 @@ def validate_query(query: str | bytes, max_chars: int) -> str:
 
 
 def decide(confidences: list[float], settings: SearchSettings, language: str = "en") -> Decision:
-    """The decision from the confidences of the best-ranked entry and the runner-up."""
+    """The decision from the confidences of the best-ranked entry and the runner-up.
+
+    Escalate ("not found") below the language's clarify threshold; answer from the answer
+    threshold on when the runner-up is at least the margin behind; clarify ("did you mean")
+    otherwise. bench/tune.py chooses the thresholds for what customers get (bench/RESULTS.md).
+
+    Args:
+        confidences: the best-ranked entries' confidences, best first (two are read).
+        settings: where the thresholds come from (:meth:`SearchSettings.thresholds`).
+        language: the query's language, ``"zh"`` or ``"en"``.
+
+    Returns:
+        The :class:`Decision`.
+
+    >>> decide([0.9, 0.4], SearchSettings()), decide([0.1], SearchSettings())
+    (<Decision.ANSWER: 'answer'>, <Decision.ESCALATE: 'escalate'>)
+    """
     answer_threshold, clarify_threshold, margin = settings.thresholds(language)
     if not confidences or confidences[0] < clarify_threshold:
         return Decision.ESCALATE
@@ -197,12 +216,14 @@ class FaqSearcher:
 
     def search(self, query: str | bytes, top_k: int = 3) -> SearchResult:
         """Rank entries for ``query``; raises :class:`QueryError` for unusable input."""
-        text = validate_query(query, self.settings.max_query_chars)
+        asked = validate_query(query, self.settings.max_query_chars)
+        text = search_form(asked)  # Traditional Chinese is searched in Simplified
         snapshot = self._snapshot
         index = snapshot.index
         language = detect_language(text)
-        query_vector = snapshot.encode_query(normalize(text))
-        lexical = index.lexical.scores(text)
+        searched = index.lexical.correct(text)  # normalised; typos of indexed words corrected
+        query_vector = snapshot.encode_query(searched)
+        lexical = index.lexical.scores(searched)
 
         k = min(DENSE_CANDIDATES, len(index.variants))
         _, dense_rows = index.dense.search(query_vector, k)
@@ -239,4 +260,4 @@ class FaqSearcher:
             )
         matches.sort(key=lambda m: m.score, reverse=True)
         decision = decide([m.confidence for m in matches[:2]], self.settings, language)
-        return SearchResult(text, language, decision, matches[:top_k], index.version)
+        return SearchResult(asked, language, decision, matches[:top_k], index.version)

@@ -18,8 +18,9 @@ import jieba
 jieba.setLogLevel(logging.WARNING)
 
 LANGUAGES = ("zh", "en")
-# Bump when lexical_tokens changes: it is part of every index version's fingerprint.
-TOKENIZER_VERSION = 2
+# Bump when lexical_tokens or the lexical index's files change: it is part of every index
+# version's fingerprint (3: the index keeps its English words, for spelling correction).
+TOKENIZER_VERSION = 3
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:['’][a-z]+)?")

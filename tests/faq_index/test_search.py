@@ -190,3 +190,25 @@ def test_a_broken_new_version_keeps_the_old_one(tmp_path, faq_dir, embedder):
     assert searcher.reload() is False
     assert current_version(index_dir) == "does-not-exist"
     assert searcher.search("Where is my order?").matches[0].id == "order_track"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("I forgot my pasword", "password_reset"),
+        ("how long dose a refnd take", "refund_time"),
+        ("can u send me an invoce pls", "invoice"),
+        ("wheres my pakage", "order_track"),
+    ],
+)
+def test_typos_find_their_entry(searcher, query, expected):
+    result = searcher.search(query)
+    assert result.matches[0].id == expected
+    assert result.decision is not Decision.ESCALATE
+    assert result.query == query  # the customer's text, not the corrected one
+
+
+def test_a_typo_scores_like_the_word_it_stands_for(searcher):
+    typo = searcher.search("I forgot my pasword").matches[0]
+    right = searcher.search("I forgot my password").matches[0]
+    assert typo.score == pytest.approx(right.score, abs=1e-6)
