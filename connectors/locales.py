@@ -36,11 +36,20 @@ def _changed(text: str, config: str) -> set[str]:
     return {c for c in text if _HAN.match(c) and c not in converted}
 
 
+def _encodable(text: str) -> bool:
+    """OpenCC takes UTF-8: a lone surrogate (hostile input the gate is refusing) has none."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def message_locale(text: object, hint: object) -> str:
     """The locale to answer ``text`` in: its script (and Cantonese: Hong Kong) when it has
     Chinese, else the channel's ``hint`` (a language tag), else English."""
     hinted = locale_from_tag(hint)
-    if not isinstance(text, str) or not _HAN.search(text):
+    if not isinstance(text, str) or not _HAN.search(text) or not _encodable(text):
         return hinted or "en"
     traditional = len(_changed(text, "t2s"))
     # Simplified-only: what every Simplified-to-Traditional conversion replaces (s2t alone

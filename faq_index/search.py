@@ -95,6 +95,10 @@ def validate_query(query: str | bytes, max_chars: int) -> str:
     text = query.strip()
     if not text:
         raise QueryError("query is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: OpenCC and the tokenizers take UTF-8
+        raise QueryError(f"query is not valid text (character {exc.start})") from exc
     if len(text) > max_chars:
         raise QueryError(f"query is {len(text)} characters long; the limit is {max_chars}")
     return text

@@ -117,3 +117,11 @@ def test_wechat_tells_how_to_choose_in_the_messages_script():
         [{"text": "有帮助吗？", "buttons": [{"title": "有", "payload": "/a"}]}]
     )
     assert simplified.texts[0].endswith("（回复数字即可选择）")
+
+
+def test_a_lone_surrogate_next_to_chinese_is_refused_in_the_hinted_language():
+    """Found by the gate's fuzz test: OpenCC raised on text that is not UTF-8."""
+    with pytest.raises(Refused) as refused:
+        admit("web-1", "㐀\ud800", {"language": "zh-HK"}, max_chars=1000)
+    assert refused.value.status == 400
+    assert refused.value.reply == reply_for(refused.value.code, "zh-HK")

@@ -111,6 +111,7 @@ def test_two_entries_sharing_a_question_clarify(tmp_path, embedder):
         ("x" * 10_240, "10240 characters long; the limit is 1000"),
         (b"\xff\xfe bad", "not valid UTF-8"),
         (None, "must be text"),
+        ("退款\ud800", "not valid text"),  # a lone surrogate: OpenCC raised on it
     ],
 )
 def test_bad_queries_get_a_clear_error_and_change_nothing(searcher, query, message):
