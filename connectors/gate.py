@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.locales import message_locale
+from connectors.locales import message_locale, round_trips
 
 DEFAULT_MAX_MESSAGE_CHARS = 1000
 MAX_SENDER_CHARS = 128
@@ -119,15 +119,6 @@ def reply_for(code: str, language: str, **values: object) -> str:
     replies = REPLIES[code]
     chosen = language if language in replies else "zh" if language.startswith("zh") else "en"
     return replies[chosen].format(**values)
-
-
-def round_trips(value: str) -> bool:
-    """Whether ``value`` encodes as UTF-8 (no lone surrogates)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _has_control(value: str, allowed: set[str]) -> bool:

@@ -36,10 +36,11 @@ def _changed(text: str, config: str) -> set[str]:
     return {c for c in text if _HAN.match(c) and c not in converted}
 
 
-def _encodable(text: str) -> bool:
-    """OpenCC takes UTF-8: a lone surrogate (hostile input the gate is refusing) has none."""
+def round_trips(value: str) -> bool:
+    """Whether ``value`` encodes as UTF-8 (no lone surrogates). OpenCC takes UTF-8 only, and
+    the gate refuses text that does not."""
     try:
-        text.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
@@ -49,7 +50,7 @@ def message_locale(text: object, hint: object) -> str:
     """The locale to answer ``text`` in: its script (and Cantonese: Hong Kong) when it has
     Chinese, else the channel's ``hint`` (a language tag), else English."""
     hinted = locale_from_tag(hint)
-    if not isinstance(text, str) or not _HAN.search(text) or not _encodable(text):
+    if not isinstance(text, str) or not _HAN.search(text) or not round_trips(text):
         return hinted or "en"
     traditional = len(_changed(text, "t2s"))
     # Simplified-only: what every Simplified-to-Traditional conversion replaces (s2t alone
