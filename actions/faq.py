@@ -41,9 +41,19 @@ def _load_searcher() -> FaqSearcher:
 
 
 def faq_searcher() -> FaqSearcher:
-    """The process-wide searcher; follows newly published index versions."""
+    """The process-wide searcher; follows newly published index versions. The first call
+    loads the embedding model and the index (seconds): from async code, use
+    :func:`searcher_off_the_loop`."""
     with _searcher_lock:
         return _load_searcher()
+
+
+async def searcher_off_the_loop() -> FaqSearcher:
+    """:func:`faq_searcher` for async code: until the searcher is loaded, it is loaded (or
+    waited for) in a thread, so that the event loop keeps serving other requests meanwhile."""
+    if _load_searcher.cache_info().currsize:
+        return faq_searcher()
+    return await asyncio.to_thread(faq_searcher)
 
 
 def _preload() -> None:
@@ -105,7 +115,7 @@ async def answer_question(
     if question is None or question.startswith("/"):  # courtesy, or a button out of context
         dispatcher.utter_message(response=if_not_found or "utter_anything_else")
         return [SlotSet(Slot.PENDING_OFFER, None)]
-    searcher = faq_searcher()
+    searcher = await searcher_off_the_loop()
     try:
         result = await asyncio.to_thread(searcher.search, question)
     except QueryError as error:
@@ -184,7 +194,8 @@ class ActionAnswerFaq(Action):
         choice = tracker.get_slot(Slot.FAQ_CHOICE)
         if tracker.get_intent_of_latest_message() == "choose_faq" and choice:
             language = tracker.get_slot(Slot.LANGUAGE) or "en"
-            return _answer_choice(dispatcher, tracker, faq_searcher(), choice, language)
+            searcher = await searcher_off_the_loop()
+            return _answer_choice(dispatcher, tracker, searcher, choice, language)
         return await answer_question(dispatcher, tracker, tracker.latest_message.get("text") or "")
 
 

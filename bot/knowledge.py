@@ -108,8 +108,15 @@ def validate(addition: Addition) -> None:
 
 
 async def merged_entries(session: AsyncSession, sources: Sequence[str | Path]) -> list[FaqEntry]:
-    """The source files' entries with every stored addition applied, in order."""
-    entries = {entry.id: entry for entry in load_sources(sources)}
+    """The source files' entries with every stored addition applied, in order.
+
+    The files are read and parsed in a thread (YAML of a large FAQ takes a while), so that the
+    web service keeps answering meanwhile.
+
+    Raises:
+        SourceError: a source file cannot be read or holds a mistake.
+    """
+    entries = {entry.id: entry for entry in await asyncio.to_thread(load_sources, sources)}
     for addition in (await session.scalars(select(FaqAddition).order_by(FaqAddition.id))).all():
         try:
             _apply(entries, addition)

@@ -214,6 +214,15 @@ def gate_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def proxy_env(settings: Settings) -> dict[str, str]:
+    """``RASA_PROXIES_COUNT`` as Sanic's ``SANIC_PROXIES_COUNT``: behind that many proxies, Rasa's
+    ``request.remote_addr`` (the socket.io channel's per-address ticket limit) is the client's
+    address from ``X-Forwarded-For``. Unset at 0, so that an exported variable still applies."""
+    if not settings.rasa_proxies_count:
+        return {}
+    return {"SANIC_PROXIES_COUNT": str(settings.rasa_proxies_count)}
+
+
 def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: Path) -> ServiceSpec:
     """``rasa run`` through ``connectors.launch``, which hands Rasa the API token from the
     environment (``RASA_API_TOKEN``) rather than from the command line."""
@@ -250,6 +259,7 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: P
             **rasa_store_endpoints(settings)[1],
             **wechat_env(settings),
             **gate_env(settings),
+            **proxy_env(settings),
         },
     )
 
@@ -288,7 +298,11 @@ def web_server(settings: Settings) -> ServiceSpec:
         command=[sys.executable, "-m", "bot", "web"],
         ready_url=f"{settings.web_url}/health",
         log_path=settings.run_dir / "web.log",
-        env={**settings_env(settings), "PYTHONPATH": _python_path()},
+        env={
+            **settings_env(settings),
+            "PYTHONPATH": _python_path(),
+            "TRUSTED_PROXIES": ",".join(str(network) for network in settings.trusted_proxies),
+        },
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _random_token() -> SecretStr:
@@ -56,6 +58,16 @@ class Settings(BaseSettings):
     # database "<name>_tracker" on the same PostgreSQL server (Rasa creates it).
     tracker_store_url: str = ""
     web_port: int = 8000
+    # The reverse proxies in front of the web service (nginx, HAProxy), as addresses or CIDRs
+    # separated by commas ("127.0.0.1,10.0.0.0/8"). A request from one of them is counted as
+    # from the client X-Forwarded-For names (bot/client_address.py); empty: the header is
+    # ignored and every address is the connection's.
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = ()
+    # How many proxies stand in front of Rasa (one nginx: 1). Rasa (Sanic's PROXIES_COUNT) then
+    # takes the client's address that many entries from the right of X-Forwarded-For; Rasa must
+    # then be reachable only through them. 0: not set (an exported SANIC_PROXIES_COUNT still
+    # reaches Rasa), Rasa counts the connection's address.
+    rasa_proxies_count: int = Field(0, ge=0, le=16)
     # Rasa's address as browsers reach it (the widget's socket.io); empty: RASA_URL's.
     public_rasa_url: str = ""
     # Empty: Rasa's SQL event broker writes into the application database. An amqp:// URL:
@@ -113,6 +125,13 @@ class Settings(BaseSettings):
     @classmethod
     def _token_or_random(cls, value: object) -> object:
         return value or _random_token()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part for part in re.split(r"[,\s]+", value) if part)
+        return value
 
     @model_validator(mode="after")
     def _business_hours_are_readable(self) -> Settings:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot import widget
 from bot.auth import AuthError, create_agent
+from bot.client_address import forwarded_middleware, trusted_networks
 from bot.console import api, pages
 from bot.console.bus import EventBus
 from bot.console.faq import FaqLookup
@@ -170,7 +171,12 @@ async def _close_faq(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_middleware(SESSIONS)])
+    """The web service for ``settings``; behind ``TRUSTED_PROXIES`` every handler sees the
+    client's address as ``request.remote`` (see :mod:`bot.client_address`)."""
+    middlewares = [security_middleware(SESSIONS)]
+    if settings.trusted_proxies:
+        middlewares.insert(0, forwarded_middleware(trusted_networks(settings.trusted_proxies)))
+    app = web.Application(middlewares=middlewares)
     app[SETTINGS] = settings
     app[BUS] = EventBus()
     app[FAQ] = FaqLookup()

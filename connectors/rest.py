@@ -9,6 +9,18 @@ benchmarks. Every ``POST /webhooks/rest/webhook`` must carry ``Authorization: Be
 Unlike Rasa's ``RestInput``, the caller cannot choose the input channel, there is no shared
 ``default`` conversation for a missing sender, and a failure is a 500, not an empty 200.
 
+While the action server is unreachable (restarting, about 10 s), Rasa would run the message,
+log that each custom action failed, drop the actions' events and answer nothing, and the caller
+would get 200 with an empty list. Instead the answer is 503 with ``Retry-After`` and a JSON
+body ``{"error": "unavailable", "detail": ..., "reply": null, "retry_after": seconds}``:
+
+- before Rasa sees the message, the action server's ``/health`` is asked (the answer is kept
+  for :data:`PROBE_TTL` seconds); no answer, or none within :data:`PROBE_TIMEOUT` (hung): 503,
+  nothing is stored, and a retry is the first try;
+- if it became unreachable while the message was handled (the turn called it and nothing came
+  back), the turn is undone in the tracker (Rasa's ``UserUtteranceReverted``), so that a retry
+  is answered as if it were the first try; the failed turn stays in the event stream.
+
 credentials.yml::
 
     connectors.rest.TokenRestInput:
@@ -19,25 +31,120 @@ credentials.yml::
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted, UserUttered
+from rasa.utils.endpoints import EndpointConfig
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.binding import ConversationBinding
-from connectors.gate import Refused, admit, message_limit, reply_language
+from connectors.gate import Admitted, Refused, admit, message_limit, reply_language
 
 log = logging.getLogger(__name__)
+
+# What a caller is told to wait before sending the message again (the supervisor has a crashed
+# action server back in about 10 s).
+RETRY_AFTER_SECONDS = 5
+# The action server's /health: how long an answer may take, and how long one is believed.
+PROBE_TIMEOUT = 2.0
+PROBE_TTL = 0.5
 
 
 def refusal_response(refused: Refused) -> HTTPResponse:
     body = {"error": refused.code, "detail": refused.detail, "reply": refused.reply}
     return response.json(body, status=refused.status)
+
+
+def unavailable_response() -> HTTPResponse:
+    """503 with ``Retry-After``: the message was not answered; the caller sends it again."""
+    body = {
+        "error": "unavailable",
+        "detail": "the assistant cannot answer right now (its action server is unreachable); "
+        f"send the message again in {RETRY_AFTER_SECONDS} seconds",
+        "reply": None,
+        "retry_after": RETRY_AFTER_SECONDS,
+    }
+    return response.json(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def health_url(webhook_url: str) -> str:
+    """The action server's health check beside its webhook.
+
+    >>> health_url("http://127.0.0.1:5055/webhook")
+    'http://127.0.0.1:5055/health'
+    """
+    parts = urlsplit(webhook_url)
+    base = parts.path[: -len("/webhook")] if parts.path.endswith("/webhook") else ""
+    return urlunsplit((parts.scheme, parts.netloc, f"{base}/health", "", ""))
+
+
+class ActionServerProbe:
+    """Whether Rasa's action server answers at all: ``GET /health`` with any status below 500
+    (a refused connection, a timeout or a proxy's 502 mean no), believed for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = PROBE_TTL, timeout: float = PROBE_TIMEOUT) -> None:
+        self._ttl = ttl
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._last: tuple[float, bool] | None = None
+
+    async def reachable(self, endpoint: EndpointConfig | None, fresh: bool = False) -> bool:
+        """True also when there is no action server to reach (no ``action_endpoint``)."""
+        if endpoint is None or not endpoint.url:
+            return True
+        if not fresh and self._last and time.monotonic() - self._last[0] < self._ttl:
+            return self._last[1]
+        up = await self._ask(health_url(endpoint.url))
+        self._last = (time.monotonic(), up)
+        return up
+
+    async def _ask(self, url: str) -> bool:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.get(url) as answer,
+            ):
+                return answer.status < 500
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+
+async def undo_failed_turn(agent: Any, sender_id: str, message_id: str) -> bool:
+    """Rewind the turn of the message ``message_id`` in its tracker when it is still the
+    conversation's last and called the action server (whose events Rasa dropped), so that the
+    message sent again is handled as the first try. True when the turn was undone.
+
+    Rasa's ``UserUtteranceReverted`` leaves the events in the tracker store and the event
+    stream, but Rasa's dialogue state no longer counts them.
+    """
+    tracker_store = getattr(agent, "tracker_store", None)
+    lock_store = getattr(agent, "lock_store", None)
+    domain = getattr(agent, "domain", None)
+    if tracker_store is None or lock_store is None or domain is None:
+        return False
+    custom = set(domain.user_actions)
+    async with lock_store.lock(sender_id):
+        tracker = await tracker_store.retrieve(sender_id)
+        events = list(tracker.events) if tracker is not None else []
+        starts = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
+        if not starts or events[starts[-1]].message_id != message_id:
+            return False  # not stored, or another message followed it
+        turn = events[starts[-1] :]
+        if not any(isinstance(e, ActionExecuted) and e.action_name in custom for e in turn):
+            return False
+        tracker.update(UserUtteranceReverted())
+        await tracker_store.save(tracker)
+    return True
 
 
 class TokenRestInput(InputChannel):
@@ -61,12 +168,88 @@ class TokenRestInput(InputChannel):
         self._token = token.encode()
         self.max_message_chars = max_message_chars
         self.binding = ConversationBinding(identity_secret)
+        self.actions = ActionServerProbe()
 
     def authorized(self, request: Request) -> bool:
         scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
             given.strip().encode("utf-8", "replace"), self._token
         )
+
+    async def _admit(self, request: Request) -> Admitted | HTTPResponse:
+        """What the gate and the binding let through, or the answer that refuses it."""
+        if not self.authorized(request):
+            return response.json(
+                {"error": "unauthorized", "detail": "send Authorization: Bearer <token>"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            body = request.json
+        except Exception:  # Sanic raises its own error type for a body that is not JSON
+            body = None
+        if not isinstance(body, dict):
+            return response.json(
+                {"error": "bad_request", "detail": "the body must be a JSON object"}, status=400
+            )
+        try:
+            message = admit(
+                body.get("sender"),
+                body.get("message"),
+                body.get("metadata"),
+                self.max_message_chars,
+            )
+            agent = getattr(request.app.ctx, "agent", None)
+            await self.binding.check(
+                getattr(agent, "tracker_store", None),
+                message.sender_id,
+                self.name(),
+                message.metadata,
+                reply_language(message.text, message.metadata),
+            )
+        except Refused as refused:
+            log.info("REST message refused: %s", refused.code)
+            return refusal_response(refused)
+        return message
+
+    async def _answer(
+        self,
+        agent: Any,
+        message: Admitted,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> HTTPResponse:
+        """Hand ``message`` to Rasa, unless the action server is unreachable, and answer."""
+        endpoint = getattr(agent, "action_endpoint", None)
+        if not await self.actions.reachable(endpoint):
+            log.warning("REST message not handled: the action server is unreachable")
+            return unavailable_response()
+        collector = CollectingOutputChannel()
+        message_id = uuid.uuid4().hex
+        try:
+            await on_new_message(
+                UserMessage(
+                    message.text,
+                    collector,
+                    message.sender_id,
+                    input_channel=self.name(),
+                    metadata=message.metadata,
+                    message_id=message_id,
+                )
+            )
+        except Exception:
+            log.exception("REST message from %s failed", message.sender_id)
+            return response.json(
+                {"error": "internal", "detail": "the message could not be handled"}, status=500
+            )
+        if not collector.messages and not await self.actions.reachable(endpoint, fresh=True):
+            undone = await undo_failed_turn(agent, message.sender_id, message_id)
+            log.warning(
+                "REST message from %s not answered: the action server became unreachable (%s)",
+                message.sender_id,
+                "turn undone" if undone else "turn kept",
+            )
+            return unavailable_response()
+        return response.json(collector.messages)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         rest = Blueprint("token_rest_webhook", __name__)
@@ -77,56 +260,10 @@ class TokenRestInput(InputChannel):
 
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not self.authorized(request):
-                return response.json(
-                    {"error": "unauthorized", "detail": "send Authorization: Bearer <token>"},
-                    status=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            try:
-                body = request.json
-            except Exception:  # Sanic raises its own error type for a body that is not JSON
-                body = None
-            if not isinstance(body, dict):
-                return response.json(
-                    {"error": "bad_request", "detail": "the body must be a JSON object"},
-                    status=400,
-                )
-            try:
-                message = admit(
-                    body.get("sender"),
-                    body.get("message"),
-                    body.get("metadata"),
-                    self.max_message_chars,
-                )
-                agent = getattr(request.app.ctx, "agent", None)
-                await self.binding.check(
-                    getattr(agent, "tracker_store", None),
-                    message.sender_id,
-                    self.name(),
-                    message.metadata,
-                    reply_language(message.text, message.metadata),
-                )
-            except Refused as refused:
-                log.info("REST message refused: %s", refused.code)
-                return refusal_response(refused)
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        message.text,
-                        collector,
-                        message.sender_id,
-                        input_channel=self.name(),
-                        metadata=message.metadata,
-                    )
-                )
-            except Exception:
-                log.exception("REST message from %s failed", message.sender_id)
-                return response.json(
-                    {"error": "internal", "detail": "the message could not be handled"},
-                    status=500,
-                )
-            return response.json(collector.messages)
+            admitted = await self._admit(request)
+            if not isinstance(admitted, Admitted):
+                return admitted
+            agent = getattr(request.app.ctx, "agent", None)
+            return await self._answer(agent, admitted, on_new_message)
 
         return rest

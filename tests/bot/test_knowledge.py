@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
+from bot import knowledge
 from bot.knowledge import Addition, KnowledgeError, add_to_faq, merged_entries, rebuild_index
 from bot.models import FaqAddition
 from faq_index import FaqSearcher, SearchSettings
@@ -70,3 +74,24 @@ async def test_a_bad_addition_is_refused_and_stores_nothing(sessions, faq_dir, a
             await add_to_faq(session, [faq_dir], addition)
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(FaqAddition)) == 0
+
+
+async def test_the_source_files_are_parsed_off_the_event_loop(sessions, faq_dir, monkeypatch):
+    # The parser waits until a coroutine has run meanwhile: on the event loop it would wait
+    # in vain (nothing else runs while it blocks), in a thread it returns at once.
+    other_coroutine_ran = threading.Event()
+    seen: list[bool] = []
+
+    def slow_parse(paths):
+        seen.append(other_coroutine_ran.wait(timeout=10))
+        return knowledge_load_sources(paths)
+
+    async def other_coroutine() -> None:
+        other_coroutine_ran.set()
+
+    knowledge_load_sources = knowledge.load_sources
+    monkeypatch.setattr(knowledge, "load_sources", slow_parse)
+    async with sessions() as session:
+        entries, _ = await asyncio.gather(merged_entries(session, [faq_dir]), other_coroutine())
+    assert seen == [True]
+    assert "order_track" in [e.id for e in entries]
