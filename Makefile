@@ -23,12 +23,13 @@ FAQ_SOURCES ?= data/faq
 FAQ_INDEX_DIR ?= var/faq_index
 export FAQ_INDEX_DIR
 
-.PHONY: help setup venvs train index run test test-stories lint format bench lock-app lock-rasa clean
+.PHONY: help setup venvs train index run test test-stories lint check typecheck contracts format bench \
+  lock-app lock-rasa clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Rasa :5005, actions :5055)"
 	@echo "make test   set everything up and run the tests"
-	@echo "helpers:    setup train index lint format bench clean"
+	@echo "helpers:    setup train index lint check format bench clean"
 
 $(VENV)/.installed: .ci/requirements/app.txt
 	@test -x $(PY) || $$(.ci/find-python 3.11) -m venv $(VENV)
@@ -74,15 +75,31 @@ $(CHROMIUM) $(CJK_FONT):
 	$(SUDO) $(APT_INSTALL) chromium fonts-wqy-microhei \
 	  || { $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) chromium fonts-wqy-microhei; }
 
+# pytest's configuration is in pyproject.toml: the tests, and the examples in the packages'
+# docstrings (--doctest-modules).
 test: setup $(CHROMIUM) $(CJK_FONT)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-stories
-	RASA_MODEL=$(MODEL) CHROMIUM=$(CHROMIUM) $(PY) -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
+	RASA_MODEL=$(MODEL) CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Static checks, configured in pyproject.toml. Types: once per Python environment, faq_index
+# (and vocabulary) with .venv's libraries, the connectors with those of Rasa's venv, where they
+# run. Contracts: the import rules of the architecture (import-linter reads the code, imports
+# nothing).
+check: typecheck contracts
+
+typecheck: $(VENV)/.installed $(RASA_VENV)/.installed
+	$(PY) -m mypy faq_index vocabulary
+	$(PY) -m mypy --python-executable $(RASA_VENV)/bin/python connectors
+
+contracts: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .

@@ -6,9 +6,11 @@ sign-in would stop the whole web service for that long (guessing unknown user na
 :data:`MAX_CONCURRENT_HASHES` at a time (more guesses queue instead of starving the machine), in
 threads of lower priority than the event loop.
 
->>> stored = await hash_password("a long passphrase")  # doctest: +SKIP
->>> await verify_password(stored, "a long passphrase")  # doctest: +SKIP
+>>> stored = asyncio.run(hash_password("a long passphrase"))
+>>> asyncio.run(verify_password(stored, "a long passphrase"))
 True
+>>> asyncio.run(verify_password(stored, "a guess"))
+False
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def check_metadata(value: object, language: str = "en") -> dict[str, Any]:
         raise refusal from None
     if len(encoded) > MAX_METADATA_BYTES:
         raise refusal
-    cleaned = json.loads(encoded)
+    cleaned: dict[str, Any] = json.loads(encoded)  # a Mapping, dumped: a JSON object
     for key in SERVER_KEYS:
         cleaned.pop(key, None)
     return cleaned

@@ -62,4 +62,4 @@ def message_locale(text: object, hint: object) -> str:
         return "zh-HK"
     if traditional > simplified:
         return hinted if hinted in TRADITIONAL_LOCALES else "zh-TW"
-    return hinted if base_language(hinted) == "zh" else "zh"
+    return hinted if hinted is not None and base_language(hinted) == "zh" else "zh"

@@ -111,6 +111,13 @@ class WidgetSocketIOInput(InputChannel):
         self._app: Any = None
 
     @property
+    def _server(self) -> AsyncServer:
+        """The socket.io server of :meth:`blueprint`, which runs before any socket connects."""
+        if self.sio is None:
+            raise RuntimeError("the socket.io server is made by blueprint()")
+        return self.sio
+
+    @property
     def _tracker_store(self) -> Any:
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)
         return getattr(agent, "tracker_store", None)
@@ -136,7 +143,7 @@ class WidgetSocketIOInput(InputChannel):
             return response.json({"status": "ok"})
 
         @sio.on("connect")
-        async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
             await sio.save_session(sid, {"origin": origin_of(environ)})
             return True
 
@@ -154,25 +161,28 @@ class WidgetSocketIOInput(InputChannel):
         """Put the socket into the room of the conversation ``secret`` opens."""
         if not valid_secret(secret):
             secret = secrets.token_hex(16)
-        session = await self.sio.get_session(sid)
+        sio = self._server
+        session = await sio.get_session(sid)
         sender_id = widget_sender_id(secret)
         if session.get("sender_id") not in (None, sender_id):
-            self.sio.leave_room(sid, session["sender_id"])
-        self.sio.enter_room(sid, sender_id)
+            sio.leave_room(sid, session["sender_id"])
+        sio.enter_room(sid, sender_id)
         session.update(secret=secret, sender_id=sender_id)
-        await self.sio.save_session(sid, session)
-        await self.sio.emit("session_confirm", secret, room=sid)
+        await sio.save_session(sid, session)
+        await sio.emit("session_confirm", secret, room=sid)
 
     async def _refuse(self, sid: str, refused: Refused) -> None:
         log.info("socket.io message refused: %s", refused.code)
+        sio = self._server
         if refused.reply:
-            await self.sio.emit(self.bot_message_evt, {"text": refused.reply}, room=sid)
-        await self.sio.emit("refused", {"code": refused.code, "detail": refused.detail}, room=sid)
+            await sio.emit(self.bot_message_evt, {"text": refused.reply}, room=sid)
+        await sio.emit("refused", {"code": refused.code, "detail": refused.detail}, room=sid)
 
     async def _receive(
         self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
-        session = await self.sio.get_session(sid)
+        sio = self._server
+        session = await sio.get_session(sid)
         if not isinstance(data, dict):
             data = {}
         try:
@@ -203,7 +213,7 @@ class WidgetSocketIOInput(InputChannel):
         metadata = dict(message.metadata)
         if session.get("origin"):
             metadata[MetadataKey.ORIGIN.value] = session["origin"]
-        output = AgentAwareSocketIOOutput(self.sio, self.bot_message_evt)
+        output = AgentAwareSocketIOOutput(sio, self.bot_message_evt)
         await on_new_message(
             UserMessage(
                 message.text,

@@ -95,7 +95,9 @@ class WeChatInput(InputChannel):
             )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        async def run_turn(sender: str, text: str, metadata: dict[str, Any]) -> list[dict]:
+        async def run_turn(
+            sender: str, text: str, metadata: dict[str, Any]
+        ) -> list[dict[str, Any]]:
             try:  # OpenIDs come signed by WeChat: no other channel can own them
                 message = admit(sender, text, metadata, self.max_message_chars)
             except Refused as refused:
@@ -130,9 +132,12 @@ class WeChatInput(InputChannel):
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 return _http(Reply(413, "too large"))
+            stream = request.stream
+            if stream is None:  # Sanic streams the body of every request to this route
+                raise RuntimeError("no request stream on a streaming route")
             body = bytearray()
             while True:
-                chunk = await request.stream.read()
+                chunk = await stream.read()
                 if chunk is None:
                     break
                 body += chunk

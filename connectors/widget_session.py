@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeGuard
 
 SENDER_PREFIX = "web-"
 _SECRET = re.compile(r"[0-9a-f]{32,64}")
 
 
-def valid_secret(value: object) -> bool:
+def valid_secret(value: object) -> TypeGuard[str]:
     """Whether ``value`` can be a widget session secret: 32-64 lowercase hex digits, as the
     widget and the socket.io channel make them."""
     return isinstance(value, str) and _SECRET.fullmatch(value) is not None

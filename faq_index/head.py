@@ -64,10 +64,12 @@ class EntryClassifier:
 
     def probabilities(self, query_vector: np.ndarray) -> np.ndarray:
         """Softmax over entries for one (d,) or (1, d) query vector."""
-        logits = np.asarray(query_vector, dtype=np.float32).reshape(-1) @ self.weights + self.bias
+        logits: np.ndarray = (
+            np.asarray(query_vector, dtype=np.float32).reshape(-1) @ self.weights + self.bias
+        )
         logits -= logits.max()
         exp = np.exp(logits)
-        return exp / exp.sum()
+        return np.asarray(exp / exp.sum())
 
     def save(self, directory: Path) -> None:
         np.savez(directory / "head.npz", weights=self.weights, bias=self.bias)

@@ -111,7 +111,7 @@ class LexicalIndex:
     def load(cls, directory: Path) -> LexicalIndex:
         vocabulary = json.loads((directory / "lexical_vocab.json").read_text(encoding="utf-8"))
         idf = np.load(directory / "lexical_idf.npy")
-        matrix = sparse.load_npz(directory / "lexical.npz").tocsr()
+        matrix = sparse.csr_matrix(sparse.load_npz(directory / "lexical.npz"))
         words_file = directory / "lexical_words.json"
         words = json.loads(words_file.read_text(encoding="utf-8")) if words_file.is_file() else {}
         return cls(vocabulary, idf, matrix, words)

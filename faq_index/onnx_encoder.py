@@ -26,8 +26,15 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from onnxruntime import InferenceSession
+    from sentence_transformers import SentenceTransformer
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +51,18 @@ class UnsupportedModel(Exception):
 class OnnxQueryEncoder:
     """Tokenise with the model's own preprocessing, run the transformer in ONNX Runtime, pool."""
 
-    def __init__(self, model, session, pooling: str, normalize: bool, path: Path) -> None:
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        session: InferenceSession,
+        pooling: str,
+        normalize: bool,
+        path: Path,
+    ) -> None:
         self._model = model
         self._session = session
         self._path = path
-        self._batch_session = None
+        self._batch_session: InferenceSession | None = None
         self._inputs = [i.name for i in session.get_inputs()]
         self._pooling = pooling
         self._normalize = normalize
@@ -72,7 +86,7 @@ class OnnxQueryEncoder:
         vectors[order] = vectors.copy()
         return np.ascontiguousarray(vectors)
 
-    def _run(self, session, texts: list[str]) -> np.ndarray:
+    def _run(self, session: InferenceSession, texts: list[str]) -> np.ndarray:
         with self._lock:
             features = self._model.preprocess(texts)
         feed = {name: features[name].numpy().astype(np.int64) for name in self._inputs}
@@ -88,7 +102,7 @@ class OnnxQueryEncoder:
 
 
 def load_query_encoder(
-    model, cache_dir: str | Path, export: bool = True
+    model: SentenceTransformer, cache_dir: str | Path, export: bool = True
 ) -> OnnxQueryEncoder | None:
     """An ONNX encoder for ``model`` (a SentenceTransformer), exported into ``cache_dir`` if needed
     (with ``export=False``: None unless an export is there already).
@@ -120,7 +134,7 @@ def load_query_encoder(
         return None
 
 
-def _pipeline(model) -> tuple[str, bool]:
+def _pipeline(model: SentenceTransformer) -> tuple[str, bool]:
     """(pooling mode, normalises) for Transformer -> Pooling [-> Normalize] pipelines."""
     names = [type(module).__name__ for module in model]
     if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
@@ -131,12 +145,12 @@ def _pipeline(model) -> tuple[str, bool]:
     return pooling, len(names) == 3
 
 
-def _cache_key(model) -> str:
+def _cache_key(model: SentenceTransformer) -> str:
     import onnxruntime
     import torch
     import transformers
 
-    transformer = model[0].auto_model
+    transformer = _transformer(model)
     described = {
         "config": transformer.config.to_dict(),
         "weights": _weights_digest(transformer),
@@ -147,7 +161,13 @@ def _cache_key(model) -> str:
     ]
 
 
-def _weights_digest(transformer) -> str:
+def _transformer(model: SentenceTransformer) -> PreTrainedModel:
+    """The Hugging Face model inside ``model``'s first module (a Transformer, :func:`_pipeline`)."""
+    # torch types a submodule's attributes as ``Tensor | Module``; this one is the model.
+    return cast("PreTrainedModel", model[0].auto_model)
+
+
+def _weights_digest(transformer: torch.nn.Module) -> str:
     # A cheap fingerprint of the weights: shapes and a few values of every tensor.
     digest = hashlib.sha256()
     for name, tensor in transformer.state_dict().items():
@@ -157,11 +177,11 @@ def _weights_digest(transformer) -> str:
     return digest.hexdigest()
 
 
-def _export(model, directory: Path) -> None:
+def _export(model: SentenceTransformer, directory: Path) -> None:
     """Export the transformer into ``directory``, staged in a temporary directory beside it."""
     import torch
 
-    transformer = model[0].auto_model.eval()
+    transformer = _transformer(model).eval()
     sample = model.preprocess([PROBE])
     with_token_types = "token_type_ids" in sample
 
@@ -170,10 +190,16 @@ def _export(model, directory: Path) -> None:
             super().__init__()
             self.transformer = transformer
 
-        def forward(self, input_ids, attention_mask, token_type_ids=None):
-            return self.transformer(
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            token_type_ids: torch.Tensor | None = None,
+        ) -> torch.Tensor:
+            output: torch.Tensor = self.transformer(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
+            return output
 
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_token_types else [])
 
@@ -206,7 +232,7 @@ def _export(model, directory: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _session(path: Path, threads: int = 1):
+def _session(path: Path, threads: int = 1) -> InferenceSession:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()

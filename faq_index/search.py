@@ -20,7 +20,7 @@ Thresholds, also by language, then turn the best confidences into a decision: ``
 ``clarify`` or ``escalate``. Weights and thresholds were chosen on development data (bench/RESULTS.md).
 
 >>> searcher = FaqSearcher("var/faq_index")  # doctest: +SKIP
->>> result = searcher.search("where is my parcel?")  # doctest: +SKIP
+>>> result = searcher.search("Where is my order?")  # doctest: +SKIP
 >>> result.decision, result.matches[0].id  # doctest: +SKIP
 (<Decision.ANSWER: 'answer'>, 'order_track')
 """
@@ -32,6 +32,7 @@ import threading
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -75,7 +76,7 @@ class SearchResult:
     matches: list[FaqMatch]
     version: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The public ``query`` output contract: query, decision, results with id and score."""
         return {
             "query": self.query,
@@ -144,7 +145,7 @@ class _Snapshot:
             self.rows_by_entry[variant.entry].append(row)
             groups.setdefault((variant.entry, variant.language), []).append(row)
         self.centroids_by_entry: list[list[int]] = [[] for _ in index.entries]
-        centroids = []
+        centroids: list[np.ndarray] = []
         for (entry, _), rows in groups.items():
             self.centroids_by_entry[entry].append(len(centroids))
             mean = index.vectors[rows].mean(axis=0)

@@ -8,7 +8,7 @@ YAML (one file, any number of entries)::
         tags: [tracking]              # optional
         links: [https://shop.example.com/orders]   # optional
         zh: {questions: [我的订单到哪了？, 怎么查物流], answer: 登录后进入「我的订单」……}
-        en: {questions: [Where is my order?, How do I track my parcel?], answer: Sign in and ...}
+        en: {questions: ["Where is my order?", "How do I track my parcel?"], answer: Sign in ...}
         zh-Hant: {questions: [我的訂單到哪了？], answer: 登入後進入「我的訂單」……}   # optional
 
 ``zh`` is Simplified Chinese. ``zh-Hant`` (optional) is the entry's own Traditional text: its
@@ -307,9 +307,18 @@ def source_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_sources(paths: Iterable[str | Path]) -> list[FaqEntry]:
     """Load, validate and merge every entry from YAML/CSV files or directories of them.
 
-    >>> entries = load_sources(["data/faq"])  # doctest: +SKIP
-    >>> entries[0].localized("zh")[1].questions[0]  # doctest: +SKIP
-    '我的订单到哪了？'
+    >>> import pathlib, tempfile
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> _ = pathlib.Path(directory.name, "orders.yml").write_text('''entries:
+    ...   - id: order_track
+    ...     category: orders
+    ...     zh: {questions: [我的订单到哪了？, 怎么查物流], answer: 登录后进入「我的订单」。}
+    ...     en: {questions: ["Where is my order?"], answer: Sign in and open My orders.}
+    ... ''', encoding="utf-8")
+    >>> entries = load_sources([directory.name])
+    >>> entries[0].id, entries[0].localized("zh")[1].questions
+    ('order_track', ('我的订单到哪了？', '怎么查物流'))
+    >>> directory.cleanup()
     """
     entries: list[FaqEntry] = []
     seen: dict[str, str] = {}

@@ -132,10 +132,12 @@ def lexical_documents(entries: Sequence[FaqEntry]) -> list[tuple[int, str]]:
 
 def dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
     dimension = vectors.shape[1]
+    index: faiss.Index
     if len(vectors) > ann_threshold:
-        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
+        hnsw = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.hnsw.efSearch = 128
+        index = hnsw
     else:
         index = faiss.IndexFlatIP(dimension)
     index.add(vectors)
@@ -192,7 +194,7 @@ def build_index(
     result = BuildResult(
         version, target, built, len(entries), len(variants), time.perf_counter() - started
     )
-    if built and onnx_cache_dir:  # once per model, and not part of the build's time
+    if built and onnx_cache_dir and embedder:  # once per model, not part of the build's time
         embedder.onnx_query_encoder(onnx_cache_dir)
     return result
 

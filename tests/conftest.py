@@ -6,10 +6,11 @@ import asyncio
 import os
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.doctest import DoctestModule  # not exported by pytest; pytest is pinned
 from sqlalchemy.engine import make_url
 
 from faq_index import Embedder, build_index, load_sources
@@ -53,6 +54,16 @@ SMALL_FAQ = textwrap.dedent(
           answer: Request an e-invoice from the order details once the order is complete.
     """
 )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(
+    file_path: Path, parent: pytest.Collector
+) -> Generator[None, list[pytest.Collector], list[pytest.Collector]]:
+    """No doctests under tests/: ``--doctest-modules`` (pyproject.toml) is for the packages'
+    docstrings. Collected as doctest modules, the several ``conftest.py`` would clash."""
+    collectors = yield
+    return [c for c in collectors if not isinstance(c, DoctestModule)]
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,7 @@ class CustomerServiceClient:
             },
         )
         token, expires_in = body.get("access_token"), int(body.get("expires_in") or 7200)
-        if not token:
+        if not token or not isinstance(token, str):
             raise WeChatApiError(int(body.get("errcode", -1)), str(body.get("errmsg", "no token")))
         # Renewed ahead of expiry; a token shorter-lived than twice the margin at half-life.
         ttl = expires_in - self._margin if expires_in > 2 * self._margin else expires_in / 2
@@ -155,6 +155,8 @@ class CustomerServiceClient:
                     if response.status >= 500:
                         raise WeChatApiError(-1, f"HTTP {response.status}")
                     body = json.loads(await response.read())
+                    if not isinstance(body, dict):
+                        raise ValueError("not a JSON object")
                 if int(body.get("errcode") or 0) not in BUSY:
                     return body
                 error: Exception = WeChatApiError(-1, str(body.get("errmsg", "system busy")))

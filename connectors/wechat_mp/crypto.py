@@ -81,7 +81,7 @@ class MessageCrypto:
             raise ValueError("EncodingAESKey is not base64") from exc
         self._app_id = app_id.encode("utf-8")
 
-    def _cipher(self) -> Cipher:
+    def _cipher(self) -> Cipher[modes.CBC]:
         return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
 
     def encrypt(self, message: bytes, random_prefix: bytes | None = None) -> str:

@@ -15,8 +15,18 @@
    through the customer-service API. Retries of the same message never start a second turn or
    send a second answer (see :mod:`~connectors.wechat_mp.retries`).
 
->>> endpoint = CallbackEndpoint(WeChatConfig(token="spamtest"), run_turn)  # doctest: +SKIP
->>> reply = await endpoint.handle(request.query, await request.read())  # doctest: +SKIP
+>>> async def run_turn(sender, text, metadata):  # the channel runs Rasa's turn here
+...     return [{"text": f"You said: {text}"}]
+>>> endpoint = CallbackEndpoint(WeChatConfig(token="spamtest"), run_turn, clock=lambda: 1409735669)
+>>> query = {"timestamp": "1409735669", "nonce": "1320562132"}
+>>> query["signature"] = sign("spamtest", query["timestamp"], query["nonce"])
+>>> endpoint.verify_url({**query, "echostr": "hello"})
+Reply(status=200, body='hello', content_type='text/plain; charset=utf-8')
+>>> reply = asyncio.run(endpoint.handle(query, b"<xml><ToUserName>gh_1</ToUserName>"
+...     b"<FromUserName>o_1</FromUserName><CreateTime>1409735669</CreateTime>"
+...     b"<MsgType>text</MsgType><Content>hi</Content><MsgId>42</MsgId></xml>"))
+>>> print(reply.body)
+<xml><ToUserName><![CDATA[o_1]]></ToUserName><FromUserName><![CDATA[gh_1]]></FromUserName><CreateTime>1409735669</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[You said: hi]]></Content></xml>
 """
 
 from __future__ import annotations
@@ -93,7 +103,9 @@ class WeChatConfig:
             raise ValueError("WeChat channel: token (WECHAT_TOKEN) is required")
         numbers = {"replay_window": float, "reply_deadline": float, "max_body_bytes": int}
         try:
-            values = {k: numbers[k](v) if k in numbers else str(v) for k, v in given.items()}
+            values: dict[str, Any] = {
+                k: numbers[k](v) if k in numbers else str(v) for k, v in given.items()
+            }
         except ValueError as exc:
             raise ValueError(f"WeChat channel: {exc}") from None
         config = cls(**values)
@@ -138,7 +150,7 @@ class CallbackEndpoint:
             if config.encoding_aes_key
             else None
         )
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _check_origin(self, query: Mapping[str, str]) -> tuple[str, str]:
         """The request's timestamp and nonce, once its signature and age are checked."""

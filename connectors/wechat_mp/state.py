@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class SharedState(Protocol):
@@ -43,7 +44,7 @@ class MemoryState:
 
     poll_interval = 0.01
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._items: dict[str, tuple[str, float]] = {}
         self._clock = clock
 
@@ -92,7 +93,7 @@ class SqliteState:
 
     poll_interval = 0.02
 
-    def __init__(self, path: str | Path, clock=time.time) -> None:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
         self._path = str(path)
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -105,13 +106,13 @@ class SqliteState:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self._path, timeout=5, isolation_level="IMMEDIATE")
 
-    def _run(self, statement: str, *args: object) -> list[tuple]:
+    def _run(self, statement: str, *args: object) -> list[tuple[Any, ...]]:
         with self._connect() as db:
             db.execute("DELETE FROM state WHERE until <= ?", (self._clock(),))
             rows = db.execute(statement, args).fetchall()
         return rows
 
-    async def _call(self, statement: str, *args: object) -> list[tuple]:
+    async def _call(self, statement: str, *args: object) -> list[tuple[Any, ...]]:
         async with self._lock:
             return await asyncio.to_thread(self._run, statement, *args)
 
@@ -162,7 +163,8 @@ class RedisState:
         return bool(await self._redis.set(self._key(key), value, px=_ms(ttl), nx=True))
 
     async def get(self, key: str) -> str | None:
-        return await self._redis.get(self._key(key))
+        value: str | None = await self._redis.get(self._key(key))  # decode_responses: text
+        return value
 
     async def put(self, key: str, value: str, ttl: float) -> None:
         await self._redis.set(self._key(key), value, px=_ms(ttl))
