@@ -1,9 +1,12 @@
 """The web service's access log: method, path, status, size and time of every request.
 
-aiohttp's own access log writes the request line, query string included, and the widget's
-calls carry the customer's conversation id there (``/api/widget/history?session_id=...``),
-which would put every conversation id in the log files. This logger writes the path alone,
-still percent-encoded, so that neither a query string nor an encoded line break gets in.
+aiohttp's own access log writes the request line, query string included, and its format may
+add the Referer and any header. The widget sends its conversation secret only in a POST body
+and never in a URL, but the refused old form (``GET /api/widget/history?session_id=...``, from
+a stale script or a hand-made request) still arrives with it in the query string, and other
+queries carry search terms and filters. This logger writes the path alone, still
+percent-encoded, so that neither a query string nor an encoded line break gets in, and no
+header or body.
 
 >>> web.run_app(app, access_log_class=PathOnlyAccessLogger)  # doctest: +SKIP
 """
@@ -17,7 +20,7 @@ from aiohttp.web import BaseRequest, StreamResponse
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
-    """``GET /api/widget/history 200 512 0.004``: method, path, status, bytes, seconds.
+    """``POST /api/widget/history 200 512 0.004``: method, path, status, bytes, seconds.
 
     The ``log_format`` aiohttp passes in is ignored: no format may bring the query back.
     """

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,6 +110,42 @@ async def begin_batch(session: AsyncSession) -> None:
 async def count_dead_letters(session: AsyncSession) -> int:
     """How many events have been set aside, all sources and times together."""
     return await session.scalar(select(func.count()).select_from(DeadLetter)) or 0
+
+
+async def newest_dead_letters(
+    session: AsyncSession, limit: int, after: tuple[datetime, int] | None = None
+) -> list[DeadLetter]:
+    """Up to ``limit`` dead letters, newest first (the higher id first among equal times).
+
+    Args:
+        session: the application database.
+        limit: how many at most.
+        after: ``(created_at, id)`` of the last one of the previous page, whose successors
+            come; None for the newest.
+
+    Returns:
+        The rows, in that order.
+    """
+    query = select(DeadLetter)
+    if after is not None:
+        created_at, letter_id = after
+        query = query.where(
+            or_(
+                DeadLetter.created_at < created_at,
+                and_(DeadLetter.created_at == created_at, DeadLetter.id < letter_id),
+            )
+        )
+    query = query.order_by(DeadLetter.created_at.desc(), DeadLetter.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def discard_dead_letter(session: AsyncSession, letter_id: int) -> bool:
+    """Delete one dead letter (an operator has dealt with it); False when there is none."""
+    letter = await session.get(DeadLetter, letter_id)
+    if letter is None:
+        return False
+    await session.delete(letter)
+    return True
 
 
 class Quarantine:

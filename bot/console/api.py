@@ -9,6 +9,7 @@ Bad input is refused before anything is stored (see :mod:`bot.console.inputs`).
 
 ``GET /api/tickets`` comes in pages: ``limit`` (default 50, at most 200) and ``cursor`` (from
 the previous page's ``next_cursor``); ``next`` is the URL of the next page, ``null`` on the last.
+So does ``GET /api/dead-letters`` (admins only, see :mod:`bot.console.dead_letters`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.auth import sign_in, sign_out
+from bot.console import dead_letters
 from bot.console.errors import Handler, NotFound, json_errors, read_json_body
 from bot.console.inputs import (
     BadInput,
@@ -293,6 +295,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/faq", add_faq),
     ("GET", "/api/customers/{customer_id}", get_customer),
     ("GET", "/api/customers/{customer_id}/export", export_customer_data),
+    ("GET", "/api/dead-letters", dead_letters.list_api),
+    ("POST", "/api/dead-letters/{letter_id}/discard", dead_letters.discard_api),
 ]
 
 

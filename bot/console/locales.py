@@ -33,3 +33,84 @@ def html_lang(locale: str | None) -> str:
     if locale not in LOCALES:
         return ""
     return _HTML_LANG.get(locale, locale)
+
+
+# The console's own words in English and Chinese, for the pages that have both (so far the dead
+# letters page and its entry in the navigation); the agent's browser chooses (Accept-Language).
+CONSOLE_LANGUAGES = ("en", "zh")
+CONSOLE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "dead_letters": "Dead letters",
+        "dead_letters_intro": (
+            "Events that ingestion could not store, set aside so that the others were. Newest "
+            "first; contacts in the payloads are masked and the payloads cut short."
+        ),
+        "in_all": "In all",
+        "when": "When",
+        "source": "Source",
+        "conversation": "Conversation",
+        "reason": "Reason",
+        "payload": "Payload (preview)",
+        "unknown": "unknown",
+        "discard": "Discard",
+        "none": "No dead letters.",
+        "older": "Older",
+        "newest": "Newest",
+    },
+    "zh": {
+        "dead_letters": "死信",
+        "dead_letters_intro": "无法存入的事件已被搁置，以免阻塞其他事件。最新的在前；内容中的联系方式已隐藏，内容已截短。",
+        "in_all": "共计",
+        "when": "时间",
+        "source": "来源",
+        "conversation": "会话",
+        "reason": "原因",
+        "payload": "内容（预览）",
+        "unknown": "未知",
+        "discard": "丢弃",
+        "none": "没有死信。",
+        "older": "更早的",
+        "newest": "最新的",
+    },
+}
+# An Accept-Language header lists a few languages; more are not read.
+MAX_ACCEPTED_LANGUAGES = 32
+
+
+def _weight(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                return 0.0
+            return weight if 0.0 <= weight <= 1.0 else 0.0
+    return 1.0
+
+
+def console_language(accept_language: str | None) -> str:
+    """The console language (one of :data:`CONSOLE_LANGUAGES`) a browser prefers.
+
+    Args:
+        accept_language: the request's ``Accept-Language`` header, or None.
+
+    Returns:
+        ``"zh"`` when a Chinese tag (any script or region) outweighs English, else ``"en"``.
+
+    >>> console_language("zh-TW,zh;q=0.9,en;q=0.8"), console_language("fr, en;q=0.5")
+    ('zh', 'en')
+    """
+    best, best_weight = "en", 0.0
+    for item in (accept_language or "").split(",")[:MAX_ACCEPTED_LANGUAGES]:
+        tag, _, parameters = item.partition(";")
+        base = tag.strip().lower().split("-")[0]
+        weight = _weight(parameters)
+        if base in CONSOLE_LANGUAGES and weight > best_weight:
+            best, best_weight = base, weight
+    return best
+
+
+def console_text(language: str) -> dict[str, str]:
+    """The console's words in ``language``, English for a language it does not have."""
+    return CONSOLE_TEXT.get(language, CONSOLE_TEXT["en"])

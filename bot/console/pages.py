@@ -1,4 +1,5 @@
-"""The console's server-rendered pages: sign-in, the queue, a ticket with its conversation.
+"""The console's server-rendered pages: sign-in, the queue, a ticket with its conversation,
+and for admins the dead letters (:mod:`bot.console.dead_letters`).
 
 Templates escape everything (Jinja2 autoescape); the pages' script only inserts text. Bad input
 gets a plain 400 (a filter), 404 (a ticket id) or the sign-in form's own error, never a 500.
@@ -14,10 +15,11 @@ import jinja2
 from aiohttp import web
 
 from bot.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
-from bot.console import live
+from bot.console import dead_letters, live
 from bot.console.api import set_login_csrf_cookie, set_session_cookie
 from bot.console.inputs import BadInput, parse_id
 from bot.console.locales import html_lang, locale_label
+from bot.console.nav import navigation
 from bot.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -97,7 +99,7 @@ async def queue(request: web.Request) -> dict:
         page = await ticket_page(session, filters, limit, after)
     here = request.rel_url
     return {
-        "agent": current_agent(request),
+        **await navigation(request),
         "tickets": page.tickets,
         "page": page,
         "older": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
@@ -124,7 +126,7 @@ async def ticket(request: web.Request) -> dict:
         raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
     agent = current_agent(request)
     return {
-        "agent": agent,
+        **await navigation(request),
         "t": detail,
         "agents": agents,
         "may_publish_faq": may_publish_faq(agent, request.app[SETTINGS].agents_may_publish_faq),
@@ -149,4 +151,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/", queue)
     app.router.add_get("/console/tickets/{ticket_id}", ticket)
     app.router.add_get("/console/events", live.events)
+    app.router.add_get(dead_letters.PAGE_PATH, dead_letters.page)
+    app.router.add_post("/console/dead-letters/{letter_id}/discard", dead_letters.discard_form)
     app.router.add_static("/console/static", HERE / "static", append_version=False)

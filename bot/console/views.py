@@ -43,13 +43,14 @@ _CURSOR = re.compile(r"([0-9]{1,18})-([0-9]{1,10})")
 
 @dataclass(frozen=True)
 class Cursor:
-    """The last ticket of a page: the next page starts after it in the queue's order."""
+    """The last row of a page (a ticket, a dead letter): the next page starts after it in the
+    list's order, newest first, then the higher id first."""
 
     created_at: datetime
-    ticket_id: int
+    row_id: int
 
     def encode(self) -> str:
-        return f"{(self.created_at - _EPOCH) // timedelta(microseconds=1)}-{self.ticket_id}"
+        return f"{(self.created_at - _EPOCH) // timedelta(microseconds=1)}-{self.row_id}"
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
@@ -162,7 +163,7 @@ async def ticket_list(
         query = query.where(
             or_(
                 Ticket.created_at < after.created_at,
-                and_(Ticket.created_at == after.created_at, Ticket.id < after.ticket_id),
+                and_(Ticket.created_at == after.created_at, Ticket.id < after.row_id),
             )
         )
     query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)

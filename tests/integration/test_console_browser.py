@@ -1,10 +1,11 @@
 """The agent console in real Chromium, with a customer on Rasa's socket.io channel.
 
-An agent (an admin: only admins may teach the bot by default) signs in; a customer escalates;
-the ticket appears on the open queue page without a reload; the agent's reply reaches the
-customer's socket; resolving asks the customer for a rating; "Add to FAQ" teaches the bot,
-which then answers the same question itself. The two waits the issue asks to measure are
-printed (run with -s to see them; bench/RESULTS.md keeps a run's figures).
+A plain agent (no admin rights) signs in; a customer escalates; the ticket appears on the open
+queue page without a reload; the agent claims it, and the reply reaches the customer's socket;
+resolving asks the customer for a rating. Then an admin signs in (only admins may teach the bot
+by default) and "Add to FAQ" teaches the bot, which then answers the same question itself. The
+two waits the issue asks to measure are printed (run with -s to see them; bench/RESULTS.md
+keeps a run's figures).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import uuid
 import pytest
 
 from tests.integration.conftest import Assistant
-from tests.support.agents import add_agent
+from tests.support.agents import add_agent, unique_username
 from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
 pytestmark = pytest.mark.integration
@@ -25,9 +26,17 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def agent(assistant: Assistant) -> str:
+    """A plain agent, as most people at the console are: no admin rights."""
+    username = unique_username("chen")
+    return asyncio.run(add_agent(assistant.settings.database_url, username, "Chen Jing", PASSWORD))
+
+
+@pytest.fixture(scope="module")
+def admin(assistant: Assistant) -> str:
     """An admin: only admins may "Add to FAQ" unless AGENTS_MAY_PUBLISH_FAQ is set."""
+    username = unique_username("wang")
     return asyncio.run(
-        add_agent(assistant.settings.database_url, "wang", "Wang Fang", PASSWORD, role="admin")
+        add_agent(assistant.settings.database_url, username, "Wang Fang", PASSWORD, role="admin")
     )
 
 
@@ -43,17 +52,25 @@ async def browser():
         await browser.close()
 
 
-async def test_an_agent_answers_a_customer_live_and_teaches_the_bot(
-    assistant: Assistant, agent: str, browser
-):
-    page = await browser.new_page()
+async def signed_in(browser, assistant: Assistant, username: str, shown_as: str):
+    """A page of a browser context of its own (its own cookies), signed in as ``username`` with
+    the sign-in form, on the queue."""
+    page = await (await browser.new_context()).new_page()
     await page.goto(f"{assistant.settings.web_url}/console/")
     assert page.url.endswith("/console/login")  # no session: the sign-in form
-    await page.get_by_label("User name").fill(agent)
+    await page.get_by_label("User name").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/console/")
-    await page.get_by_text("Wang Fang (admin)").wait_for()
+    await page.get_by_text(shown_as).wait_for()
+    return page
+
+
+async def test_an_agent_answers_a_customer_live_and_an_admin_teaches_the_bot(
+    assistant: Assistant, agent: str, admin: str, browser
+):
+    page = await signed_in(browser, assistant, agent, "Chen Jing (agent)")
+    assert await page.locator("#nav-dead-letters").count() == 0  # for admins only
 
     question = f"Do you sell gift cards for the moon {uuid.uuid4().hex[:4]}?"
     answer = "Not yet: our gift cards work on Earth only, in every store and online."
@@ -73,6 +90,13 @@ async def test_an_agent_answers_a_customer_live_and_teaches_the_bot(
         await row.get_by_role("link").click()
         await page.wait_for_url(f"**/console/tickets/{ticket_id}")
         await page.get_by_text(question).first.wait_for()
+        assert await page.locator("#faq-add").count() == 0  # an admin's, by default
+        assert await page.locator("#assign-form").count() == 0  # an admin's too
+
+        await page.get_by_role("button", name="Claim").click()
+        await page.locator("#assignee", has_text="Chen Jing").wait_for()
+        await page.locator("#status", has_text="assigned").wait_for()
+
         await page.get_by_label("Reply to the customer").fill(answer)
         sent = time.perf_counter()
         await page.get_by_role("button", name="Send reply").click()
@@ -80,16 +104,23 @@ async def test_an_agent_answers_a_customer_live_and_teaches_the_bot(
         to_customer = time.perf_counter() - sent
         print(f"\nescalation to console: {to_console:.2f} s; reply to socket: {to_customer:.2f} s")
 
-        # Add to FAQ: the form is filled from the ticket's question and the agent's reply.
-        await page.get_by_label("Answer (new entry)").fill(answer)
-        await page.get_by_label("Entry id").fill(f"gift_cards_moon_{ticket_id}")
-        await page.get_by_role("button", name="Add to FAQ").click()
-        await page.get_by_text("the bot uses it from index").wait_for(timeout=60_000)
-
         await page.get_by_role("button", name="Resolve").click()
         prompt = await customer.hear("Your request has been resolved")
         assert [r["payload"] for r in prompt["quick_replies"]][-1] == '/rate{"rating": 5}'
         await page.locator("#status", has_text="resolved").wait_for()
+
+    # An admin turns the agent's answer into an FAQ entry: the form is filled from the
+    # ticket's question and the agent's reply.
+    teacher = await signed_in(browser, assistant, admin, "Wang Fang (admin)")
+    await teacher.locator("#nav-dead-letters").click()  # what only admins see
+    await teacher.wait_for_url("**/console/dead-letters")
+    await teacher.get_by_role("heading", name="Dead letters").wait_for()
+    await teacher.goto(f"{assistant.settings.web_url}/console/tickets/{ticket_id}")
+    assert await teacher.get_by_label("Answer (new entry)").input_value() == answer
+    assert await teacher.get_by_label("Question", exact=True).input_value() == question
+    await teacher.get_by_label("Entry id").fill(f"gift_cards_moon_{ticket_id}")
+    await teacher.get_by_role("button", name="Add to FAQ").click()
+    await teacher.get_by_text("the bot uses it from index").wait_for(timeout=60_000)
 
     deadline = time.monotonic() + 30
     while True:  # the action server switches to the new index within seconds
@@ -114,12 +145,7 @@ async def test_customer_html_is_shown_as_text_in_the_console(
         opened = await customer.hear("I've passed this to our team (ticket ")
     ticket_id = opened["text"].split("(ticket ")[1].split(")")[0]
 
-    page = await browser.new_page()
-    await page.goto(f"{assistant.settings.web_url}/console/login")
-    await page.get_by_label("User name").fill(agent)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url("**/console/")
+    page = await signed_in(browser, assistant, agent, "Chen Jing (agent)")
     await page.goto(f"{assistant.settings.web_url}/console/tickets/{ticket_id}")
     await page.get_by_text(attack).first.wait_for()  # the markup, as text
     assert await page.evaluate("window.pwned") is None

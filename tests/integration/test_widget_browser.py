@@ -75,6 +75,8 @@ async def test_a_clarification_button_answers_the_chosen_entry(page, assistant: 
 
 
 async def test_a_reload_keeps_the_conversation(page, assistant: Assistant):
+    asked = []
+    page.on("request", lambda r: "/api/widget/history" in r.url and asked.append(r))
     await open_widget(page, assistant)
     await ask(page, "How do I reset my password?")
     await page.locator(".sa-bot").first.wait_for()
@@ -85,6 +87,44 @@ async def test_a_reload_keeps_the_conversation(page, assistant: Assistant):
     await page.locator(".sa-bot").first.wait_for()
     session_id = await page.evaluate("JSON.parse(localStorage.getItem('shopAssistant.sessionId'))")
     assert re.fullmatch(r"[0-9a-f]{32}", session_id)  # 128 random bits
+    # The secret travels in the body of a POST, never in a URL (history, proxies' logs).
+    assert asked and all(r.method == "POST" for r in asked)
+    assert all(session_id not in r.url and "?" not in r.url for r in asked)
+    assert asked[-1].post_data_json == {"session_id": session_id}
+
+
+async def test_a_shop_on_another_origin_gets_the_history_back(
+    page, assistant: Assistant, unused_tcp_port
+):
+    """The widget on a shop's own server: its history POST is cross-origin (a CORS preflight)."""
+    from aiohttp import web
+
+    shop = (
+        '<!doctype html><html lang="en"><head><link rel="icon" href="data:,"></head>'
+        '<body><h1>Another shop</h1><script src="'
+        f'{assistant.settings.web_url}/widget.js" data-bot-host="{assistant.settings.rasa_url}"'
+        ' data-lang="en"></script></body></html>'
+    )
+
+    async def home(request: web.Request) -> web.Response:
+        return web.Response(text=shop, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", home)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+        await page.goto(f"http://127.0.0.1:{unused_tcp_port}/")
+        await page.locator(".sa-bubble").click()
+        await ask(page, "How do I get an invoice?")
+        await page.locator(".sa-bot").first.wait_for()
+        await page.wait_for_timeout(1500)  # ingestion has stored the turn by now
+        await page.reload()
+        await page.locator(".sa-customer", has_text="How do I get an invoice?").wait_for()
+    finally:
+        await runner.cleanup()
+    assert page.errors == []  # no CORS refusal
 
 
 async def test_customer_html_is_shown_as_text(page, assistant: Assistant):
@@ -103,11 +143,22 @@ async def test_the_history_is_only_for_the_holder_of_the_conversation_id(assista
     import urllib.request
 
     base = f"{assistant.settings.web_url}/api/widget/history"
+
+    def post(body: dict) -> dict:
+        request = urllib.request.Request(
+            base, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
     with pytest.raises(urllib.error.HTTPError) as bad:
-        urllib.request.urlopen(f"{base}?session_id=guess", timeout=10)
+        post({"session_id": "guess"})
     assert bad.value.code == 400
-    with urllib.request.urlopen(f"{base}?session_id={'0' * 32}", timeout=10) as response:
-        assert json.loads(response.read()) == {"messages": []}
+    assert post({"session_id": "0" * 32}) == {"messages": []}
+    with pytest.raises(urllib.error.HTTPError) as in_url:  # the old form: the secret in the URL
+        urllib.request.urlopen(f"{base}?session_id={'0' * 32}", timeout=10)
+    assert in_url.value.code == 400
+    assert "must not be in the URL" in json.loads(in_url.value.read())["error"]
 
 
 async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(

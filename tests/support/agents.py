@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 from bot.auth import create_agent
 from bot.db import create_engine, session_factory
+
+
+def unique_username(prefix: str) -> str:
+    """``prefix`` made unique (``wang.3f9a1c``): test modules share one running assistant, and
+    a user name can be taken once."""
+    return f"{prefix}.{uuid.uuid4().hex[:6]}"
 
 
 async def add_agent(

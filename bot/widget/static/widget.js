@@ -10,7 +10,8 @@
  * message as the metadata "language", the bot's hint for a message with no script of its own.
  * It talks to Rasa's socket.io channel with the socket.io client served by the web service,
  * keeps its conversation id (128 random bits) in localStorage so the conversation survives
- * reloads, restores the history from the web service, and queues what is typed offline.
+ * reloads, restores the history from the web service (the secret in a POST body, never in a
+ * URL), and queues what is typed offline.
  * Everything from the server is inserted as text; links become <a> elements, nothing else.
  */
 (() => {
@@ -321,14 +322,21 @@
   });
   person.addEventListener("click", () => say("/request_human", TEXT.person));
 
+  // The secret goes in a POST body, never in a URL (browser history, proxies' logs).
   async function restoreHistory() {
-    const params = new URLSearchParams({ session_id: sessionId });
+    const ask = { session_id: sessionId };
     if (data.customerId && data.customerHash) {
-      params.set("customer_id", data.customerId);
-      params.set("customer_hash", data.customerHash);
+      ask.customer_id = data.customerId;
+      ask.customer_hash = data.customerHash;
     }
     try {
-      const response = await fetch(`${host}/api/widget/history?${params}`);
+      const response = await fetch(`${host}/api/widget/history`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(ask),
+        credentials: "omit",
+        cache: "no-store",
+      });
       if (!response.ok) return;
       const { messages } = await response.json();
       for (const m of messages) show(m.direction, m.text, null, m.agent);
