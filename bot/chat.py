@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 import uuid
 
@@ -48,7 +49,15 @@ def chat_in_terminal(rasa_url: str, token: str) -> None:
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             line = buttons[int(line) - 1]["payload"]
         buttons = []
-        for message in send(rasa_url, sender, line, token=token):
+        try:
+            replies = send(rasa_url, sender, line, token=token)
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+            wait = error.headers.get("Retry-After", "a few")
+            print(f"bot> (not answered: the assistant is restarting; send it again in {wait} s)")
+            continue
+        for message in replies:
             if message.get("text"):
                 print(f"bot> {message['text']}")
             for button in message.get("buttons") or []:
