@@ -42,9 +42,9 @@ $(RASA_VENV)/.installed: .ci/requirements/rasa.txt
 	@touch $@
 
 # The widget's third-party script (socket.io client), from npm, pinned by the lock file.
-WIDGET_DEPS := bot/widget/node_modules/.installed
-$(WIDGET_DEPS): bot/widget/package.json bot/widget/package-lock.json
-	npm ci --prefix bot/widget --no-audit --no-fund --ignore-scripts --loglevel=error
+WIDGET_DEPS := bot/web/widget/node_modules/.installed
+$(WIDGET_DEPS): bot/web/widget/package.json bot/web/widget/package-lock.json
+	npm ci --prefix bot/web/widget --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
 venvs: $(VENV)/.installed $(RASA_VENV)/.installed $(WIDGET_DEPS)

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Mapping
 
 from actions.database import database
-from bot.identity import verify
-from bot.models import Customer
-from bot.profiles import returning_customer
+from bot.domain.customers import returning_customer
+from bot.domain.identity import verify
+from bot.store.models import Customer
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, session_factory
 from bot.settings import Settings
+from bot.store.db import create_engine, session_factory
 
 _state: tuple[async_sessionmaker[AsyncSession], Settings] | None = None
 

@@ -1,5 +1,5 @@
 """Small conversational actions: the reply language, greetings, thanks, and the replies to the
-bot's offers (yes/no, feedback, rating), decided by :mod:`bot.dialogue.decisions`."""
+bot's offers (yes/no, feedback, rating), decided by :mod:`bot.domain.dialogue.decisions`."""
 
 from __future__ import annotations
 
@@ -15,20 +15,21 @@ from actions.database import database
 from actions.escalation import escalate, handoff_turn
 from actions.faq import answer_question
 from actions.language import choose_language
-from bot.dialogue.courtesy import question_in
-from bot.dialogue.decisions import Step, StepKind, feedback_step, rating_step, reply_to_offer
-from bot.escalations import rate
+from bot.domain.dialogue.courtesy import question_in
+from bot.domain.dialogue.decisions import Step, StepKind, feedback_step, rating_step, reply_to_offer
+from bot.domain.tickets import rate
 from vocabulary import MetadataKey, Offer, Slot
 
 log = logging.getLogger(__name__)
 
 
-class ActionDetectLanguage(Action):
-    """Runs first in every turn so that the responses after it render in the right language;
-    while people have the conversation, it also keeps the bot quiet (see ``handoff_turn``)."""
+class ActionBeginTurn(Action):
+    """Runs first in every turn, in two steps: the reply language (so that the responses after
+    it render in it), then the handoff (while people have the conversation, the bot keeps
+    quiet: see :func:`actions.escalation.handoff_turn` and :mod:`bot.domain.handoff`)."""
 
     def name(self) -> str:
-        return "action_detect_language"
+        return "action_begin_turn"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

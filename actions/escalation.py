@@ -19,14 +19,14 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
 from actions.database import database
-from bot.availability import BusinessHours, agents_online
-from bot.dialogue.courtesy import question_in
-from bot.escalations import ACTIVE, TicketLimits, TooManyTickets, open_ticket
-from bot.models import Conversation, OutboxKind, OutboxMessage, Ticket
-from vocabulary import EscalationReason, MetadataKey, Offer, Slot
+from bot.domain.dialogue.courtesy import question_in
+from bot.domain.handoff import HandoffState, Promise, handoff_state, promise
+from bot.domain.outbox import held_ids, next_pending
+from bot.domain.tickets import TicketLimits, TooManyTickets, open_ticket
+from bot.store.models import OutboxKind
+from vocabulary import EscalationReason, Offer, Slot
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +62,6 @@ def _candidates(tracker: Tracker) -> list[dict]:
     return []
 
 
-async def _expectation(session, settings) -> str:
-    """``soon`` (open, someone online), ``later`` (open, nobody online) or ``closed``."""
-    hours = BusinessHours.parse(settings.business_hours, settings.business_timezone)
-    if not hours.is_open():
-        return "closed"
-    return "soon" if await agents_online(session, settings.agent_online_seconds) else "later"
-
-
 async def escalate(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: EscalationReason
 ) -> list[EventType]:
@@ -92,7 +84,7 @@ async def escalate(
                     settings.tickets_per_address_per_hour,
                 ),
             )
-            expectation = await _expectation(session, settings)
+            expectation = await promise(session, settings)
     except TooManyTickets as exc:
         log.warning("no ticket for %s: %s", tracker.sender_id, exc)
         dispatcher.utter_message(response="utter_handoff_limited")
@@ -120,18 +112,17 @@ async def handoff_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> li
     sessions, settings = database()
     try:
         async with sessions() as session:
-            ticket = await session.get(Ticket, int(ticket_id))
-            still_open = ticket is not None and ticket.status in ACTIVE
-            expectation = await _expectation(session, settings) if still_open else None
+            state = await handoff_state(session, int(ticket_id), settings)
     except Exception:  # unsure: stay quiet rather than talk over an agent
         log.exception("cannot check ticket %s; staying in handoff", ticket_id)
-        still_open, expectation = True, None
-    if not still_open:  # resolved, and the resume message has not come through yet
+        state = HandoffState(with_people=True)
+    if not state.with_people:  # resolved, and the resume message has not come through yet
         return [SlotSet(Slot.HANDOFF_TICKET, None), SlotSet(Slot.HANDOFF_ACKNOWLEDGED, None)]
     events: list[EventType] = []
     if not tracker.get_slot(Slot.HANDOFF_ACKNOWLEDGED):
         dispatcher.utter_message(
-            response=f"utter_handoff_ack_{expectation or 'later'}", hours=settings.business_hours
+            response=f"utter_handoff_ack_{state.promise or Promise.LATER}",
+            hours=settings.business_hours,
         )
         events.append(SlotSet(Slot.HANDOFF_ACKNOWLEDGED, True))
     return [*events, FollowupAction("action_listen")]
@@ -163,24 +154,7 @@ class ActionDeliverOutbox(Action):
     ) -> list[EventType]:
         sessions, _ = database()
         async with sessions() as session:
-            pending = (
-                await session.scalars(
-                    select(OutboxMessage)
-                    .join(Conversation, OutboxMessage.conversation_id == Conversation.id)
-                    .where(
-                        Conversation.sender_id == tracker.sender_id,
-                        OutboxMessage.delivered_at.is_(None),
-                        OutboxMessage.failed_at.is_(None),
-                    )
-                    .order_by(OutboxMessage.id)
-                )
-            ).all()
-        delivered = {
-            (event.get("metadata") or {}).get(MetadataKey.OUTBOX_ID)
-            for event in tracker.events
-            if event.get("event") == "bot"
-        }
-        message = next((m for m in pending if m.id not in delivered), None)
+            message = await next_pending(session, tracker.sender_id, held_ids(tracker.events))
         events: list[EventType] = []
         if message is not None and message.kind == OutboxKind.RESUME.value:
             dispatcher.utter_message(response="utter_ask_rating", outbox_id=message.id)

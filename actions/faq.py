@@ -16,8 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.database import database
 from actions.escalation import escalate
-from bot.dialogue.courtesy import question_in
-from bot.dialogue.decisions import hand_over_when_not_found, settle
+from bot.domain.dialogue.courtesy import question_in
+from bot.domain.dialogue.decisions import hand_over_when_not_found, settle
 from faq_index import Decision, FaqEntry, FaqSearcher, QueryError, SearchResult, SearchSettings
 from vocabulary import EscalationReason, Offer, Slot, base_language
 

@@ -47,10 +47,10 @@ from bench import dialogue_data as data  # noqa: E402
 from bench import dialogue_scoring as scoring  # noqa: E402
 from bench.dialogue_report import describe_result, report_text, write_section  # noqa: E402
 from bench.ingestion import newest_model  # noqa: E402
-from bot.chat import send  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.processes import ManagedProcess, assistant_processes, start_in_order  # noqa: E402
+from bot.runtime.chat import send  # noqa: E402
+from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
 from faq_index.sources import load_sources  # noqa: E402
 
 DATA = REPO / "bench" / "dialogue_messages.yml"

@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingestion import newest_model
-from bot.auth import create_agent
-from bot.db import create_engine, session_factory
-from bot.migrate import upgrade
-from bot.processes import assistant_processes, start_in_order
+from bot.domain.auth import create_agent
+from bot.runtime.processes import assistant_processes, start_in_order
 from bot.settings import Settings
+from bot.store.db import create_engine, session_factory
+from bot.store.migrate import upgrade
 from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
 

@@ -30,9 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingestion import newest_model
-from bot.migrate import upgrade
-from bot.processes import assistant_processes, start_in_order
+from bot.runtime.processes import assistant_processes, start_in_order
 from bot.settings import Settings
+from bot.store.migrate import upgrade
 
 QUESTIONS = [
     "How do I reset my password?",

@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from bot.chat import send
-from bot.db import create_engine
-from bot.migrate import upgrade
-from bot.models import Conversation, Interaction
-from bot.processes import assistant_processes, start_in_order
+from bot.runtime.chat import send
+from bot.runtime.processes import assistant_processes, start_in_order
 from bot.settings import Settings
+from bot.store.db import create_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Conversation, Interaction
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGES = [

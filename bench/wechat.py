@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingestion import newest_model
-from bot.chat import send
-from bot.migrate import upgrade
-from bot.processes import assistant_processes, start_in_order
+from bot.runtime.chat import send
+from bot.runtime.processes import assistant_processes, start_in_order
 from bot.settings import Settings
+from bot.store.migrate import upgrade
 from faq_index.sources import load_sources
 from tests.support.fake_wechat import (
     APP_ID,

@@ -15,7 +15,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.models import Customer
+    from bot.store.models import Customer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "run":
-        from bot.run import run_assistant
+        from bot.runtime.run import run_assistant
 
         model = args.model or settings.rasa_model
         if model is None:
@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "web":
         from aiohttp import web
 
-        from bot.access_log import PathOnlyAccessLogger
-        from bot.web import create_app
+        from bot.web.access_log import PathOnlyAccessLogger
+        from bot.web.app import create_app
 
         web.run_app(
             create_app(settings),
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "migrate":
-        from bot.migrate import upgrade
+        from bot.store.migrate import upgrade
 
         asyncio.run(upgrade(settings.database_url))
         return 0
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _customer_key_arguments(parser: argparse.ArgumentParser) -> None:
     """KEY and --by: a key naming different customers as different kinds is refused without
-    --by (see bot.lookup), so that a conversation named like a shop id is never taken for it."""
+    --by (see bot.domain.lookup), so that a conversation named like a shop id is never taken for it."""
     parser.add_argument("key", help="a conversation (sender) id, shop customer id or OpenID")
     parser.add_argument(
         "--by",
@@ -101,7 +101,7 @@ async def _find_for_command(
 ) -> tuple[Customer | None, int]:
     """The customer KEY names and 0; or None, once the error is printed, and the exit status:
     1 when nothing matches, 2 when KEY names different customers (nothing is done then)."""
-    from bot.lookup import AmbiguousKey, CustomerNotFound, KeyKind, resolve_customer
+    from bot.domain.lookup import AmbiguousKey, CustomerNotFound, KeyKind, resolve_customer
 
     try:
         return await resolve_customer(session, key, KeyKind(by) if by else None), 0
@@ -116,9 +116,9 @@ async def _find_for_command(
 async def _add_agent(
     settings: Settings, name: str, display_name: str | None, password: str, role: str
 ) -> int:
-    from bot.auth import AuthError, create_agent
-    from bot.db import create_engine, session_factory
-    from bot.migrate import upgrade
+    from bot.domain.auth import AuthError, create_agent
+    from bot.store.db import create_engine, session_factory
+    from bot.store.migrate import upgrade
 
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
@@ -135,9 +135,9 @@ async def _add_agent(
 
 
 async def _customer_data(settings: Settings, action: str, key: str, by: str | None) -> int:
-    from bot.db import create_engine, session_factory
-    from bot.privacy import delete_customer, export_customer
-    from bot.rasa_stores import tracker_store_engine
+    from bot.domain.privacy import delete_customer, export_customer
+    from bot.runtime.rasa_stores import tracker_store_engine
+    from bot.store.db import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
     tracker = await tracker_store_engine(settings) if action == "delete" else None
@@ -161,9 +161,9 @@ async def _customer_data(settings: Settings, action: str, key: str, by: str | No
 
 
 async def _purge(settings: Settings) -> int:
-    from bot.db import create_engine, session_factory
-    from bot.privacy import purge
-    from bot.rasa_stores import tracker_store_engine
+    from bot.domain.privacy import purge
+    from bot.runtime.rasa_stores import tracker_store_engine
+    from bot.store.db import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
     tracker = await tracker_store_engine(settings)
@@ -183,8 +183,8 @@ async def _purge(settings: Settings) -> int:
 
 
 async def _print_profile(settings: Settings, key: str, by: str | None, as_json: bool) -> int:
-    from bot.db import create_engine, session_factory
-    from bot.profiles import profile_document
+    from bot.domain.profiles import profile_document
+    from bot.store.db import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
     try:

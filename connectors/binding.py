@@ -3,7 +3,7 @@
 A conversation (a sender id) is bound to the channel it started on: a message for it from
 another channel is refused, so nobody can write into a WeChat customer's conversation over
 REST or make an agent's reply go elsewhere. Once a message in it proved a shop customer
-(``customer_id`` with its ``customer_hash``, see ``bot.identity``), only messages proving the
+(``customer_id`` with its ``customer_hash``, see ``bot.domain.identity``), only messages proving the
 same customer are accepted: another signed-in customer, or a signed-out browser, starts a
 conversation of its own instead of taking this one over.
 
@@ -11,7 +11,7 @@ Both facts are read from the conversation's tracker (all its sessions), where Ra
 message with its input channel and metadata; nothing else has to be stored. Once they cannot
 change any more they are remembered, and the tracker is not read again for them
 (:class:`ConversationBinding`). Import rule: Rasa and the standard library only (the HMAC
-check repeats ``bot.identity.sign`` because connectors run in Rasa's venv and never import
+check repeats ``bot.domain.identity.sign`` because connectors run in Rasa's venv and never import
 ``bot``).
 """
 

@@ -1,6 +1,6 @@
 """How a channel tells the outbox that a message can never be delivered.
 
-Agents' replies reach a channel through Rasa's HTTP API (see :mod:`bot.delivery`). When the
+Agents' replies reach a channel through Rasa's HTTP API (see :mod:`bot.workers.delivery`). When the
 channel refuses a message for good (WeChat: the customer has not written for 48 hours), its
 output channel raises :class:`Undeliverable`; Rasa answers the API call with an error that
 carries the exception's text, and the outbox reads the reason back with

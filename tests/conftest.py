@@ -163,7 +163,7 @@ async def _postgres_admin_check() -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """A fresh, migrated application database of each kind."""
-    from bot.migrate import upgrade
+    from bot.store.migrate import upgrade
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'app.db'}"
@@ -175,7 +175,7 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture()
 async def sessions(database_url):
-    from bot.db import create_engine, session_factory
+    from bot.store.db import create_engine, session_factory
 
     engine = create_engine(database_url)
     yield session_factory(engine)

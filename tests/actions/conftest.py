@@ -1,7 +1,7 @@
 import pytest
 
 from actions import database, faq
-from bot.migrate import upgrade
+from bot.store.migrate import upgrade
 
 
 @pytest.fixture(autouse=True)

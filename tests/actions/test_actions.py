@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dialogue import ActionDetectLanguage, ActionGreet, ActionHandleYesNo, ActionThank
+from actions.dialogue import ActionBeginTurn, ActionGreet, ActionHandleYesNo, ActionThank
 from actions.faq import ActionAnswerFaq, choice_payload
 
 
@@ -35,11 +35,11 @@ async def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
 
 
 async def test_language_slot_is_set_only_when_it_changes():
-    events, _ = await run(ActionDetectLanguage(), tracker("我的订单呢", language="en"))
+    events, _ = await run(ActionBeginTurn(), tracker("我的订单呢", language="en"))
     assert events == [SlotSet("language", "zh")]
-    events, _ = await run(ActionDetectLanguage(), tracker("ok", language="zh"))
+    events, _ = await run(ActionBeginTurn(), tracker("ok", language="zh"))
     assert events == []
-    events, _ = await run(ActionDetectLanguage(), tracker("👍", metadata={"language": "zh"}))
+    events, _ = await run(ActionBeginTurn(), tracker("👍", metadata={"language": "zh"}))
     assert events == [SlotSet("language", "zh")]
 
 

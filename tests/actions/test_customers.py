@@ -8,9 +8,9 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions import database
-from actions.dialogue import ActionDetectLanguage, ActionGreet
-from bot.identity import sign
-from bot.models import Conversation, Customer, Identity
+from actions.dialogue import ActionBeginTurn, ActionGreet
+from bot.domain.identity import sign
+from bot.store.models import Conversation, Customer, Identity
 from tests.actions.test_actions import run, tracker
 
 SECRET = "greeting-secret"
@@ -64,12 +64,10 @@ async def test_strangers_and_forged_ids_get_the_plain_greeting(profiles, metadat
 
 
 async def test_a_returning_customer_keeps_the_language_they_used_last(profiles):
-    events, _ = await run(ActionDetectLanguage(), tracker("hi", "greet", metadata=signed("c-1")))
+    events, _ = await run(ActionBeginTurn(), tracker("hi", "greet", metadata=signed("c-1")))
     assert events == [SlotSet("language", "zh")]
     # Their message decides when it is clearly in a language of its own.
-    events, _ = await run(
-        ActionDetectLanguage(), tracker("where is my order", metadata=signed("c-1"))
-    )
+    events, _ = await run(ActionBeginTurn(), tracker("where is my order", metadata=signed("c-1")))
     assert events == [SlotSet("language", "en")]
 
 

@@ -11,15 +11,15 @@ from sqlalchemy import select
 
 from actions import database
 from actions.dialogue import (
-    ActionDetectLanguage,
+    ActionBeginTurn,
     ActionHandleYesNo,
     ActionRecordFeedback,
     ActionRecordRating,
 )
 from actions.escalation import ActionDeliverOutbox, ActionEscalate
 from actions.faq import ActionAnswerFaq
-from bot.escalations import Actor, reply, resolve
-from bot.models import Agent, Ticket
+from bot.domain.tickets import Actor, reply, resolve
+from bot.store.models import Agent, Ticket
 from tests.actions.test_actions import run, slot_values
 
 
@@ -183,7 +183,7 @@ async def test_while_people_have_it_the_bot_acknowledges_once_then_stays_quiet()
     ticket_id = slot_values(events)["handoff_ticket"]
 
     t = conversation(("hello? anyone?", "greet"), handoff_ticket=ticket_id, language="en")
-    events, messages = await run(ActionDetectLanguage(), t)
+    events, messages = await run(ActionBeginTurn(), t)
     assert [m["response"] for m in messages] == ["utter_handoff_ack_later"]
     assert SlotSet("handoff_acknowledged", True) in events
     assert events[-1] == FollowupAction("action_listen")
@@ -194,7 +194,7 @@ async def test_while_people_have_it_the_bot_acknowledges_once_then_stays_quiet()
         handoff_acknowledged=True,
         language="en",
     )
-    events, messages = await run(ActionDetectLanguage(), t)
+    events, messages = await run(ActionBeginTurn(), t)
     assert messages == [] and events == [FollowupAction("action_listen")]
 
 
@@ -205,7 +205,7 @@ async def test_after_the_ticket_is_resolved_the_bot_answers_again():
     async with sessions() as session, session.begin():
         await resolve(session, ticket_id, "done", await agent())
     t = conversation(("where is my order", "ask_question"), handoff_ticket=str(ticket_id))
-    events, messages = await run(ActionDetectLanguage(), t)
+    events, messages = await run(ActionBeginTurn(), t)
     assert messages == []
     assert FollowupAction("action_listen") not in events
     assert SlotSet("handoff_ticket", None) in events

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dialogue import ActionDetectLanguage
+from actions.dialogue import ActionBeginTurn
 from actions.faq import ActionAnswerFaq, answer_text
 from actions.language import choose_language
 from faq_index import FaqEntry, LocalizedFaq
@@ -129,7 +129,7 @@ async def test_the_action_answers_a_traditional_question_in_traditional(small_se
 
 async def test_a_traditional_message_sets_the_locale_slot():
     dispatcher = CollectingDispatcher()
-    events = await ActionDetectLanguage().run(dispatcher, tracker("我的包裹到哪裡了"), {})
+    events = await ActionBeginTurn().run(dispatcher, tracker("我的包裹到哪裡了"), {})
     assert {"event": "slot", "name": "language", "value": "zh-TW"} in [
         {k: e.get(k) for k in ("event", "name", "value")} for e in events
     ]

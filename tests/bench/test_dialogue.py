@@ -159,7 +159,7 @@ def choice(entry: str) -> dict:
 
 def answered(entry: str) -> list[dict]:
     return [
-        action("action_detect_language"),
+        action("action_begin_turn"),
         action("action_answer_faq"),
         bot("The answer."),
         bot("Did this answer help?", "utter_ask_feedback"),
@@ -174,7 +174,7 @@ def answered(entry: str) -> list[dict]:
 
 def clarified(*entries: str) -> list[dict]:
     return [
-        action("action_detect_language"),
+        action("action_begin_turn"),
         action("action_answer_faq"),
         bot("I'm not sure", "utter_did_you_mean", [*map(choice, entries), {"payload": "/deny"}]),
         slot("faq_decision", "clarify"),
@@ -185,7 +185,7 @@ def clarified(*entries: str) -> list[dict]:
 
 
 NOT_FOUND = [
-    action("action_detect_language"),
+    action("action_begin_turn"),
     action("action_answer_faq"),
     bot("Sorry, I couldn't find an answer", "utter_not_found"),
     slot("faq_decision", "escalate"),
@@ -194,7 +194,7 @@ NOT_FOUND = [
     action("action_listen"),
 ]
 HANDOFF = [
-    action("action_detect_language"),
+    action("action_begin_turn"),
     action("action_handle_yes_no"),
     bot("I've passed this to our team (ticket 7).", "utter_handoff_soon"),
     slot("handoff_ticket", "7"),
@@ -255,7 +255,7 @@ def test_only_the_last_turn_counts():
     events = conversation(
         (user("where is my order"), answered("order_track")),
         (user("yes", "affirm"), [
-            action("action_detect_language"),
+            action("action_begin_turn"),
             action("action_handle_yes_no"),
             bot("Great, thanks for letting me know!", "utter_feedback_thanks"),
             slot("pending_offer", None),
@@ -295,7 +295,7 @@ def test_a_handoff_beats_the_not_found_that_led_to_it():
         ([action("action_record_rating"), bot("Thanks", "utter_rating_thanks")], "rating_recorded"),
         ([action("action_default_fallback"), bot("Sorry?", "utter_default")], "default"),
         ([action("action_answer_faq"), slot("faq_decision", None)], "rephrase"),
-        ([action("action_detect_language")], "silent"),
+        ([action("action_begin_turn")], "silent"),
         ([action("action_mystery"), bot("?")], "other"),
     ],
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.auth import create_agent
-from bot.escalations import open_ticket
+from bot.domain.auth import create_agent
+from bot.domain.tickets import open_ticket
 from bot.settings import Settings
-from bot.web import create_app
+from bot.web.app import create_app
 from vocabulary import EscalationReason
 
 PASSWORDS = {"ann": "ann's long passphrase", "bob": "bob's long passphrase"}

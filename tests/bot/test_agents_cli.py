@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import select
 
-from bot.models import Agent
+from bot.store.models import Agent
 
 PASSWORD = "correct horse battery staple"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import send
-from bot.migrate import upgrade
-from bot.processes import ManagedProcess, assistant_processes, start_in_order
+from bot.runtime.chat import send
+from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
 from bot.settings import Settings
+from bot.store.migrate import upgrade
 from tests.support.fake_wechat import APP_ID as WECHAT_APP_ID
 from tests.support.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
 from tests.support.fake_wechat import ENCODING_AES_KEY as WECHAT_AES_KEY

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from bot.migrate import upgrade
+from bot.store.migrate import upgrade
 from tests.support.supervisor import QUESTION, Supervisor, command_line, http_status
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ def test_no_secret_is_on_any_command_line(run):
 
 def webhook(run, headers: dict[str, str]) -> int:
     call = {
-        "next_action": "action_detect_language",
+        "next_action": "action_begin_turn",
         "sender_id": "crafted",
         "version": "3.6.21",
         "domain": {},

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from bot.identity import sign
+from bot.domain.identity import sign
 from tests.integration.conftest import IDENTITY_SECRET, Assistant
 from tests.integration.test_handoff import PASSWORD, Console, texts
 from tests.support.agents import add_agent

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.db import create_engine, session_factory
-from bot.identity import sign
-from bot.profiles import find_customer, profile_document
+from bot.domain.customers import find_customer
+from bot.domain.identity import sign
+from bot.domain.profiles import profile_document
+from bot.store.db import create_engine, session_factory
 from tests.integration.conftest import IDENTITY_SECRET, Assistant
 
 pytestmark = pytest.mark.integration
@@ -183,7 +184,7 @@ def test_a_deleted_customer_leaves_no_text_in_either_database(request, stack):
     assert deleted.returncode == 0, deleted.stderr
 
     async def scan() -> tuple[list[str], ...]:
-        from bot.rasa_stores import tracker_store_engine
+        from bot.runtime.rasa_stores import tracker_store_engine
         from tests.conftest import tables_containing
 
         app = create_engine(assistant.settings.database_url)

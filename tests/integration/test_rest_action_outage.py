@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.migrate import upgrade
-from bot.processes import (
+from bot.runtime.processes import (
     ManagedProcess,
     action_server,
     credentials_for,
@@ -31,6 +30,7 @@ from bot.processes import (
     rasa_server,
 )
 from bot.settings import Settings
+from bot.store.migrate import upgrade
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bot.chat import send
+from bot.runtime.chat import send
 
 pytestmark = pytest.mark.integration
 

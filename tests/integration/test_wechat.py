@@ -13,8 +13,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.db import create_engine, session_factory
-from bot.models import Customer, Identity
+from bot.store.db import create_engine, session_factory
+from bot.store.models import Customer, Identity
 from connectors.wechat_mp.crypto import sign
 from tests.integration.conftest import Assistant
 from tests.integration.test_handoff import PASSWORD, Console, until

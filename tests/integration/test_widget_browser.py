@@ -244,6 +244,6 @@ def test_the_widgets_own_code_is_small():
     import gzip
     from pathlib import Path
 
-    static = Path(__file__).resolve().parents[2] / "bot" / "widget" / "static"
+    static = Path(__file__).resolve().parents[2] / "bot" / "web" / "widget" / "static"
     size = sum(len(gzip.compress((static / n).read_bytes())) for n in ("widget.js", "widget.css"))
     assert size <= 50 * 1024, f"{size} bytes gzipped"

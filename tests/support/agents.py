@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from bot.auth import create_agent
-from bot.db import create_engine, session_factory
+from bot.domain.auth import create_agent
+from bot.store.db import create_engine, session_factory
 
 
 def unique_username(prefix: str) -> str:

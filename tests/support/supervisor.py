@@ -21,7 +21,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from bot.chat import send
+from bot.runtime.chat import send
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "Press Ctrl-C to stop."
@@ -156,7 +156,7 @@ class Supervisor:
         """The main process of a server: a child of the supervisor, told apart by its command."""
         patterns = {
             "rasa": ("rasa run", "connectors.launch"),
-            "actions": ("rasa_sdk", "bot.action_server"),
+            "actions": ("rasa_sdk", "bot.runtime.action_server"),
             "web": ("-m bot web",),
         }[name]
         assert self.process is not None

@@ -1,0 +1,104 @@
+"""Where Rasa keeps its trackers and publishes its events, derived from our database settings.
+
+- Event broker: Rasa's SQL broker writes into the ``events`` table of the application database,
+  which the ingestion worker drains (see :mod:`bot.workers.ingestion`); with ``EVENT_BROKER_URL``
+  (amqp://), Rasa's pika broker publishes to RabbitMQ instead (see :mod:`bot.workers.rabbitmq`).
+- Tracker store: Rasa's SQL tracker store, in ``var/rasa_tracker.db`` beside a SQLite app
+  database, or in the database ``<name>_tracker`` of the same PostgreSQL server (Rasa creates
+  it), unless ``TRACKER_STORE_URL`` names another.
+
+Passwords never go into the endpoints file: it refers to ``${RASA_DB_PASSWORD}`` and friends,
+which Rasa substitutes from the environment given to its process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from bot.settings import Settings
+from bot.store.db import async_url
+
+TRACKER_PASSWORD_ENV = "RASA_TRACKER_DB_PASSWORD"
+BROKER_PASSWORD_ENV = "RASA_BROKER_PASSWORD"
+
+
+def tracker_store_url(settings: Settings) -> URL:
+    if settings.tracker_store_url:
+        return make_url(settings.tracker_store_url)
+    app = make_url(settings.database_url)
+    if app.get_backend_name() == "sqlite":
+        directory = Path(app.database or "var/app.db").parent
+        return URL.create("sqlite", database=str(directory / "rasa_tracker.db"))
+    return app.set(database=f"{app.database}_tracker")
+
+
+def _sql_endpoint(url: URL, password_env: str, env: dict[str, str]) -> dict:
+    async_url(url)  # refuses databases we do not support
+    if url.get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": str(Path(url.database).resolve())}
+    config = {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": url.host or "127.0.0.1",
+        "port": url.port or 5432,
+        "db": url.database,
+    }
+    if url.username:
+        config["username"] = url.username
+    if url.password:
+        env[password_env] = url.password
+        config["password"] = "${" + password_env + "}"
+    return config
+
+
+def rasa_store_endpoints(settings: Settings) -> tuple[dict, dict[str, str]]:
+    """(endpoints.yml entries for the tracker store and event broker, env for Rasa)."""
+    env: dict[str, str] = {}
+    tracker = _sql_endpoint(tracker_store_url(settings), TRACKER_PASSWORD_ENV, env)
+    app = make_url(settings.database_url)
+    if app.get_backend_name() != "sqlite" and not settings.tracker_store_url:
+        tracker["login_db"] = app.database  # Rasa creates the tracker database from there
+    amqp = settings.event_broker_url.get_secret_value()
+    if amqp:
+        broker = _pika_endpoint(make_url(amqp), settings.event_queue, env)
+    else:
+        broker = _sql_endpoint(app, BROKER_PASSWORD_ENV, env)
+    return {"tracker_store": tracker, "event_broker": broker}, env
+
+
+def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict:
+    if url.drivername not in ("amqp", "amqps"):
+        raise ValueError(f"EVENT_BROKER_URL must be an amqp:// URL, not {url.drivername}://")
+    config = {
+        "type": "pika",
+        "url": url.host or "127.0.0.1",
+        "port": url.port or 5672,
+        "username": url.username or "guest",
+        "queues": [queue],
+    }
+    env[BROKER_PASSWORD_ENV] = url.password or "guest"
+    config["password"] = "${" + BROKER_PASSWORD_ENV + "}"
+    return config
+
+
+async def tracker_store_engine(settings: Settings):
+    """An engine on Rasa's tracker store database, or None when Rasa has not created it yet."""
+    from bot.store.db import create_engine
+
+    url = tracker_store_url(settings)
+    if url.get_backend_name() == "sqlite":
+        if not Path(url.database).exists():
+            return None
+        return create_engine(url)
+    engine = create_engine(url)
+    try:
+        async with engine.connect():
+            pass
+    except Exception as exc:
+        if "does not exist" in str(exc):
+            await engine.dispose()
+            return None
+        raise
+    return engine

@@ -1,0 +1,118 @@
+"""``python -m bot run``: start the web service, the action server and the Rasa server, keep them
+running (restarting a crashed or hung one), stop them all on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bot.runtime.chat import chat_in_terminal
+from bot.runtime.guardian import Guardian
+from bot.runtime.leftovers import RUN_ID_ENV, AlreadyRunning, claim, release
+from bot.runtime.private_files import private_umask, tighten
+from bot.runtime.processes import ProcessFailed, assistant_processes
+from bot.runtime.supervision import RunLog, Supervisor
+from bot.settings import Settings
+from bot.store.migrate import upgrade
+
+
+def _banner(settings: Settings) -> str:
+    url = settings.rasa_url
+    rest_token = settings.rest_channel_token.get_secret_value()
+    wechat = (
+        f"{url}/webhooks/wechat/webhook  (the Official Account's server URL)"
+        if settings.wechat_token.get_secret_value()
+        else "off (set WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET to connect an account)"
+    )
+    return f"""
+The shop assistant is running.
+  REST:       curl -s {url}/webhooks/rest/webhook -H "Authorization: Bearer {rest_token}" \\
+                -d '{{"sender": "me", "message": "Where is my order?"}}'
+              (the token is REST_CHANNEL_TOKEN, or one made for this run)
+  socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
+  WeChat:     {wechat}
+  HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa_api_token.get_secret_value()})
+  Web:        {settings.web_url}/health
+  Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
+  Logs:       {settings.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
+Press Ctrl-C to stop.
+"""
+
+
+def run_assistant(settings: Settings, model: Path) -> int:
+    """Start the servers, keep them alive (see :mod:`bot.runtime.supervision`) until Ctrl-C, SIGTERM
+    or SIGHUP, then stop them; the exit status."""
+    if not model.is_file():
+        print(f"error: no Rasa model at {model}; run `make train`", file=sys.stderr)
+        return 2
+    private_umask()  # whatever this process and the servers create is the owner's only
+    try:
+        record, ended = claim(settings.run_dir)
+    except AlreadyRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if ended:
+        print(f"ended processes {ended}, left by a run that did not stop cleanly", flush=True)
+    os.environ[RUN_ID_ENV] = record.run_id  # inherited by every process of this run
+    tighten(settings)
+    print("migrating the application database ...", flush=True)
+    asyncio.run(upgrade(settings.database_url))
+    processes = assistant_processes(settings, model, settings.run_dir)
+    log = RunLog(settings.run_dir / "supervisor.log", echo=_say)
+    supervisor = Supervisor(processes, settings, log, Guardian(), say=_say)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        supervisor.start(time.monotonic)
+        tighten(settings)  # files the servers created before the umask reached them
+        print(_banner(settings), flush=True)
+        if sys.stdin.isatty():
+            _chat_in_background(settings, stop)
+        supervisor.watch(stop, time.monotonic)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except ProcessFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        supervisor.stop()
+        release(settings.run_dir, record)
+        _say("stopped.")
+
+
+def _chat_in_background(settings: Settings, stop: threading.Event) -> None:
+    """The terminal chat runs in a thread: the main thread keeps supervising (and starting
+    servers, whose parent-death signal is tied to it). Ctrl-D ends the chat and the run."""
+    token = settings.rest_channel_token.get_secret_value()
+
+    def chat() -> None:
+        while not stop.is_set():
+            try:
+                chat_in_terminal(settings.rasa_url, token)
+            except OSError as exc:  # Rasa restarting: say so, and go on chatting
+                _say(f"(no answer: {exc}; see {settings.run_dir / 'supervisor.log'})")
+                continue
+            stop.set()
+
+    threading.Thread(target=chat, name="chat", daemon=True).start()
+
+
+def _say(message: str) -> None:
+    """Print, but never let a closed terminal or pipe stop the shutdown."""
+    with contextlib.suppress(OSError):
+        print(message, flush=True)

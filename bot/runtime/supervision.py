@@ -1,0 +1,316 @@
+"""Keep the servers of ``python -m bot run`` alive: notice a crash or a hang, restart, say why.
+
+A server has crashed when its main process exits. It is hung when it answers no HTTP at all to
+``PROBE_FAILURES`` liveness probes in a row, each given ``PROBE_TIMEOUT`` seconds, sent every
+``PROBE_INTERVAL`` seconds: rasa-sdk's main process keeps the port open after its worker died,
+and a process stopped or stuck in a loop keeps it too, so "the process exists" proves nothing.
+Any HTTP status counts as alive: the web service answers 503 when it is degraded, which is
+not a reason to kill it. Either way the server's whole process group is killed (workers
+included) and started again, at once the first time, then after exponentially longer pauses;
+after ``RESTART_LIMIT`` restarts within ``RESTART_WINDOW`` seconds the supervisor gives up.
+While a server starts again, only its exit and ``STARTUP_TIMEOUT`` count (Rasa answers nothing
+while it loads its model); it is back when its readiness URL answers 200. Every event goes to
+the supervisor's output and to ``RUN_DIR/supervisor.log``.
+
+Probes run in threads; processes are started and killed only from the thread calling
+:meth:`Supervisor.watch` (the main thread: the children's parent-death signal is tied to it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+import http.client
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.runtime.guardian import Guardian
+from bot.runtime.processes import ManagedProcess, ProcessFailed, describe_exit
+from bot.settings import Settings
+
+TICK_SECONDS = 0.1
+BACKOFF_BASE = 1.0  # seconds before the second restart within the window; then doubled
+BACKOFF_CAP = 30.0
+
+
+class GaveUp(ProcessFailed):
+    """A server crashed more often than ``RESTART_LIMIT`` within ``RESTART_WINDOW``."""
+
+
+def probe(url: str, timeout: float, need_ok: bool = False) -> str | None:
+    """None when ``url`` answers (any HTTP status; only 200 with ``need_ok``), else what failed.
+
+    >>> probe("http://127.0.0.1:9/", 1.0)  # doctest: +ELLIPSIS
+    'no HTTP answer: ...'
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            return f"no answer within {timeout:g} s"
+        return f"no HTTP answer: {reason}"
+    if need_ok and status != 200:
+        return f"HTTP {status}"
+    return None
+
+
+@dataclass
+class RestartPolicy:
+    """How often a server may be restarted, and how long to wait before each restart."""
+
+    limit: int
+    window: float
+    base: float = BACKOFF_BASE
+    cap: float = BACKOFF_CAP
+    restarts: list[float] = field(default_factory=list)
+
+    def next_delay(self, now: float) -> float:
+        """Record a restart at ``now``; the pause before it (0, base, 2 base, 4 base ...).
+
+        Raises:
+            GaveUp: ``limit`` restarts happened within ``window`` already.
+        """
+        self.restarts = [t for t in self.restarts if now - t < self.window]
+        recent = len(self.restarts)
+        if recent >= self.limit:
+            raise GaveUp(f"restarted {recent} times within {self.window:g} s; giving up")
+        self.restarts.append(now)
+        return 0.0 if recent == 0 else min(self.cap, self.base * 2 ** (recent - 1))
+
+    @property
+    def count(self) -> int:
+        return len(self.restarts)
+
+
+class RunLog:
+    """What happened to the servers: one timestamped line per event, printed and kept in
+    ``RUN_DIR/supervisor.log``."""
+
+    def __init__(self, path: Path, echo: Callable[[str], None] = print) -> None:
+        self.path = path
+        self.echo = echo
+
+    def record(self, server: str, message: str) -> str:
+        stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+        line = f"{stamp} {server}: {message}"
+        with contextlib.suppress(OSError):
+            self.echo(line)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+        return line
+
+
+class Phase(enum.Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    WAITING = "waiting"  # killed, pausing before the restart
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    interval: float
+    timeout: float
+    failures: int
+    startup_timeout: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> ProbeSettings:
+        return cls(
+            settings.probe_interval,
+            settings.probe_timeout,
+            settings.probe_failures,
+            settings.startup_timeout,
+        )
+
+
+class Watch:
+    """One server under supervision: its phase, its probes and its restarts.
+
+    :meth:`tick` does the next step, never blocking longer than a kill and a start; ``now`` is
+    a monotonic time, passed in so that tests can drive a watch without waiting.
+    """
+
+    def __init__(
+        self,
+        process: ManagedProcess,
+        probes: ProbeSettings,
+        policy: RestartPolicy,
+        log: RunLog,
+        executor: Executor,
+        guardian: Guardian | None,
+        now: float,
+        check: Callable[[str, float, bool], str | None] = probe,
+    ) -> None:
+        self.process = process
+        self.probes = probes
+        self.policy = policy
+        self.log = log
+        self.executor = executor
+        self.guardian = guardian
+        self.check = check
+        self.phase = Phase.RUNNING
+        self.since = now  # when the current phase began (WAITING: when it ends)
+        self.down_since: float | None = None
+        self.failures = 0
+        self.pending: Future[str | None] | None = None
+        self.next_probe = now + probes.interval
+
+    @property
+    def name(self) -> str:
+        return self.process.name
+
+    def tick(self, now: float) -> None:
+        """Restart when due; notice an exit; send a probe when due; read its answer."""
+        if self.phase is Phase.WAITING:
+            if now >= self.since:
+                self._start(now)
+            return
+        if not self.process.running():
+            self._crashed(now, describe_exit(self.process.returncode))
+            return
+        if self.pending is None and now >= self.next_probe:
+            spec = self.process.spec
+            starting = self.phase is Phase.STARTING
+            url = spec.ready_url if starting else spec.live_url or spec.ready_url
+            self.pending = self.executor.submit(self.check, url, self.probes.timeout, starting)
+            self.next_probe = now + self.probes.interval
+        if self.pending is not None and self.pending.done():
+            failure, self.pending = self.pending.result(), None
+            self._answered(now, failure)
+        elif self.phase is Phase.STARTING and now - self.since > self.probes.startup_timeout:
+            self._crashed(now, f"not ready after {self.probes.startup_timeout:g} s")
+
+    def _answered(self, now: float, failure: str | None) -> None:
+        if self.phase is Phase.STARTING:
+            if failure is None:
+                self.phase, self.since = Phase.RUNNING, now
+                down = now - (self.down_since or now)
+                self.log.record(self.name, f"back after {down:.1f} s (restart {self.policy.count})")
+                self.down_since = None
+            elif now - self.since > self.probes.startup_timeout:
+                self._crashed(now, f"not ready after {self.probes.startup_timeout:g} s")
+            return
+        if failure is None:
+            self.failures = 0
+            return
+        self.failures += 1
+        if self.failures >= self.probes.failures:
+            self._crashed(now, f"hung: {self.failures} liveness probes in a row failed ({failure})")
+
+    def _crashed(self, now: float, reason: str) -> None:
+        group = self.process.pid
+        self.process.kill()  # the whole process group: workers hold the port too
+        if self.guardian is not None and group is not None:
+            self.guardian.forget(group)
+        self.pending, self.failures = None, 0
+        tail = self.process.log_tail(1).strip()
+        told = f"; its log ends: {tail[-300:]}" if tail else ""
+        try:
+            delay = self.policy.next_delay(now)
+        except GaveUp as gave_up:
+            self.log.record(self.name, f"{reason}; {gave_up}{told}")
+            raise GaveUp(f"{self.name}: {reason}; {gave_up}:\n{self.process.log_tail()}") from None
+        self.log.record(
+            self.name,
+            f"{reason}; restart {self.policy.count} (at most {self.policy.limit} within "
+            f"{self.policy.window:g} s) in {delay:g} s{told}",
+        )
+        self.phase, self.since = Phase.WAITING, now + delay
+        if self.down_since is None:
+            self.down_since = now
+
+    def _start(self, now: float) -> None:
+        self.process.start()
+        if self.guardian is not None and self.process.pid is not None:
+            self.guardian.watch(self.process.pid)
+        self.phase, self.since, self.next_probe = Phase.STARTING, now, now
+
+
+class Supervisor:
+    """Start the servers in order, keep them alive, stop them in reverse order."""
+
+    def __init__(
+        self,
+        processes: list[ManagedProcess],
+        settings: Settings,
+        log: RunLog,
+        guardian: Guardian | None = None,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.processes = processes
+        self.settings = settings
+        self.log = log
+        self.guardian = guardian
+        self.say = say
+        self.watches: list[Watch] = []
+        self.executor = ThreadPoolExecutor(max(1, len(processes)), thread_name_prefix="probe")
+
+    def start(self, clock: Callable[[], float]) -> None:
+        """Start each server and wait until it is ready (a failure here is not retried).
+
+        Raises:
+            ProcessFailed: a server exited or was not ready within ``STARTUP_TIMEOUT``.
+        """
+        if self.guardian is not None:
+            self.guardian.start()
+        for process in self.processes:
+            self.say(f"starting {process.name} (log: {process.spec.log_path}) ...")
+            process.start()
+            if self.guardian is not None and process.pid is not None:
+                self.guardian.watch(process.pid)
+            process.wait_ready(self.settings.startup_timeout)
+            self.log.record(process.name, f"started (pid {process.pid})")
+        now = clock()
+        self.watches = [
+            Watch(
+                process,
+                ProbeSettings.of(self.settings),
+                RestartPolicy(self.settings.restart_limit, self.settings.restart_window),
+                self.log,
+                self.executor,
+                self.guardian,
+                now,
+            )
+            for process in self.processes
+        ]
+
+    def watch(self, stop: threading.Event, clock: Callable[[], float]) -> None:
+        """Until ``stop`` is set: tick every watch.
+
+        Raises:
+            GaveUp: a server crashed too often.
+        """
+        while not stop.is_set():
+            for watch in self.watches:
+                watch.tick(clock())
+            if self.guardian is not None:
+                self.guardian.ensure()
+            stop.wait(TICK_SECONDS)
+
+    def stop(self) -> None:
+        """Stop every server started, last first; then the guardian."""
+        for process in reversed(self.processes):
+            if process.process is None:
+                continue
+            self.say(f"stopping {process.name} ...")
+            group = process.pid
+            code = process.stop()
+            if self.guardian is not None and group is not None:
+                self.guardian.forget(group)
+            with contextlib.suppress(OSError):
+                self.log.record(process.name, f"stopped ({describe_exit(code)})")
+        if self.guardian is not None:
+            self.guardian.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,47 @@
+"""Bring the application database to the newest schema (run by ``make run`` on every start).
+
+>>> asyncio.run(upgrade("sqlite:///var/app.db"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL
+
+from bot.store.db import create_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+async def _run(url: str | URL, step, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+
+            def run(sync_connection) -> None:
+                config = alembic_config()
+                config.attributes["connection"] = sync_connection
+                step(config, revision)
+
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Apply every migration up to ``revision``; a database already there is left alone."""
+    await _run(url, command.upgrade, revision)
+
+
+async def downgrade(url: str | URL, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``base``: all of them)."""
+    await _run(url, command.downgrade, revision)

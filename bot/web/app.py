@@ -1,0 +1,194 @@
+"""The web service (aiohttp, port 8000): health, ingestion, outbox delivery, the agent console.
+
+>>> app = create_app(Settings())  # doctest: +SKIP
+>>> web.run_app(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.domain.auth import AuthError, create_agent
+from bot.domain.faq_lookup import FaqLookup
+from bot.domain.knowledge import rebuild_index
+from bot.settings import Settings
+from bot.store.db import create_engine, session_factory
+from bot.store.models import Agent, AgentRole
+from bot.web import widget
+from bot.web.bus import EventBus
+from bot.web.client_address import forwarded_middleware, trusted_networks
+from bot.web.console import api, pages
+from bot.web.console.security import security_middleware
+from bot.web.keys import BUS, DELIVERY, ENGINE, FAQ, INGESTION, SESSIONS, SETTINGS
+from bot.workers.deadletters import count_dead_letters
+from bot.workers.delivery import OutboxDelivery
+from bot.workers.health import assess, figures
+from bot.workers.ingestion import Changes, Ingestor
+from bot.workers.rabbitmq import RabbitMQIngestionWorker
+from bot.workers.sql_broker import IngestionWorker
+
+log = logging.getLogger(__name__)
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 ``"ok"`` while the database answers and ingestion keeps up; 503 ``"degraded"``, with
+    the reason, when the database is down or events wait and none has been consumed for
+    INGEST_STALL_SECONDS (see :mod:`bot.workers.health`). Always the ingestion figures and the count of
+    dead letters, the events set aside because they could not be stored."""
+    worker = request.app[INGESTION]
+    try:
+        async with request.app[SESSIONS]() as session:
+            dead_letters: int | None = await count_dead_letters(session)
+    except Exception as exc:  # any database failure makes the service unhealthy
+        log.warning("health check: database unavailable: %s", exc)
+        dead_letters = None
+    pending = await _pending(worker) if dead_letters is not None else None
+    now = datetime.now(UTC)
+    if dead_letters is None:
+        reason: str | None = "the database is unavailable"
+    else:
+        reason = assess(worker.progress, pending, now, request.app[SETTINGS].ingest_stall_seconds)
+    body = {
+        "status": "degraded" if reason else "ok",
+        "database": "unavailable" if dead_letters is None else "ok",
+        "ingestion": figures(worker.progress, pending, now),
+        "dead_letters": dead_letters,
+    }
+    if reason:
+        body["reason"] = reason
+    return web.json_response(body, status=503 if reason else 200)
+
+
+async def _pending(worker: IngestionWorker | RabbitMQIngestionWorker) -> int | None:
+    """Events waiting in the broker, or None when it cannot be asked."""
+    try:
+        return await worker.pending()
+    except Exception as exc:  # the broker being unreachable is reported, not raised
+        log.warning("health check: event broker unavailable: %s", exc)
+        return None
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[SESSIONS] = session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+async def _first_admin(app: web.Application) -> AsyncIterator[None]:
+    """ADMIN_USERNAME / ADMIN_PASSWORD create the first admin of a fresh deployment."""
+    settings = app[SETTINGS]
+    password = settings.admin_password.get_secret_value()
+    if settings.admin_username and password:
+        async with app[SESSIONS]() as session, session.begin():
+            has_admin = await session.scalar(
+                select(Agent.id).where(Agent.role == AgentRole.ADMIN.value).limit(1)
+            )
+            if not has_admin:
+                try:
+                    await create_agent(
+                        session, settings.admin_username, settings.admin_username, password, "admin"
+                    )
+                    log.info("created the first admin, %r", settings.admin_username)
+                except AuthError as exc:
+                    log.error("cannot create the first admin: %s", exc)
+    yield
+
+
+async def _faq_index(app: web.Application) -> AsyncIterator[None]:
+    """Publish the FAQ with agents' additions before anyone searches it."""
+    settings = app[SETTINGS]
+    try:
+        result = await rebuild_index(app[SESSIONS], [settings.faq_sources])
+        log.info("FAQ index %s (%d entries) is current", result.version, result.entries)
+    except Exception:
+        log.exception("cannot build the FAQ index from %s and the additions", settings.faq_sources)
+    yield
+
+
+def _notify_pages(bus: EventBus):
+    def notify(changes: Changes) -> None:
+        for ticket_id in changes.handoffs:
+            bus.publish("ticket", {"id": ticket_id, "change": "created"})
+        for sender_id in changes.conversations:
+            bus.publish("conversation", {"conversation": sender_id})
+
+    return notify
+
+
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    bus = app[BUS]
+    delivery = OutboxDelivery(
+        app[SESSIONS],
+        settings.rasa_url,
+        settings.rasa_api_token.get_secret_value(),
+        on_refused=lambda ticket_id: bus.publish(
+            "ticket", {"id": ticket_id, "change": "undeliverable"}
+        ),
+    )
+    app[DELIVERY] = delivery
+    task = asyncio.create_task(delivery.run(), name="outbox-delivery")
+    yield
+    delivery.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _ingestion(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    ingestor = Ingestor(settings.identity_secret.get_secret_value(), redact_pii=settings.redact_pii)
+    broker_url = settings.event_broker_url.get_secret_value()
+    pacing = {
+        "interval": settings.ingest_interval,
+        "batch": settings.ingest_batch,
+        "notify": _notify_pages(app[BUS]),
+    }
+    worker: IngestionWorker | RabbitMQIngestionWorker
+    if broker_url:
+        worker = RabbitMQIngestionWorker(
+            app[SESSIONS], ingestor, broker_url, settings.event_queue, **pacing
+        )
+    else:
+        worker = IngestionWorker(app[SESSIONS], ingestor, **pacing)
+    app[INGESTION] = worker
+    task = asyncio.create_task(worker.run(), name="ingestion")
+    yield
+    worker.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_faq(app: web.Application) -> None:
+    app[FAQ].close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The web service for ``settings``; behind ``TRUSTED_PROXIES`` every handler sees the
+    client's address as ``request.remote`` (see :mod:`bot.web.client_address`)."""
+    middlewares = [security_middleware(SESSIONS)]
+    if settings.trusted_proxies:
+        middlewares.insert(0, forwarded_middleware(trusted_networks(settings.trusted_proxies)))
+    app = web.Application(middlewares=middlewares)
+    app[SETTINGS] = settings
+    app[BUS] = EventBus()
+    app[FAQ] = FaqLookup()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_first_admin)
+    app.cleanup_ctx.append(_faq_index)
+    app.cleanup_ctx.append(_ingestion)
+    app.cleanup_ctx.append(_delivery)
+    app.on_cleanup.append(_close_faq)
+    app.router.add_get("/health", health)
+    api.add_routes(app)
+    pages.add_routes(app)
+    widget.add_routes(app)
+    return app

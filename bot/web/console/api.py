@@ -1,0 +1,305 @@
+"""The console's JSON API, for the console's own pages, integrations and tests.
+
+Same sign-in as the pages (session cookie; ``X-CSRF-Token`` on every change). Errors are JSON:
+``{"error": "..."}`` with 400 (bad input), 401 (not signed in), 403 (not allowed), 404, 409
+(the ticket's state forbids it), 413 (body over 64 kB), 429 (too many failed sign-ins) and
+503 (the FAQ index is not available). Handlers raise named exceptions, which
+:func:`bot.web.console.errors.json_errors` (wrapped around every route) turns into these answers.
+Bad input is refused before anything is stored (see :mod:`bot.web.console.inputs`).
+
+``GET /api/tickets`` comes in pages: ``limit`` (default 50, at most 200) and ``cursor`` (from
+the previous page's ``next_cursor``); ``next`` is the URL of the next page, ``null`` on the last.
+So does ``GET /api/dead-letters`` (admins only, see :mod:`bot.web.console.dead_letters`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from bot.domain.auth import sign_in, sign_out
+from bot.domain.knowledge import Addition, add_to_faq, rebuild_index
+from bot.domain.privacy import export_customer
+from bot.domain.profiles import profile_document
+from bot.domain.tickets import (
+    MAX_NOTE_CHARS,
+    MAX_REPLY_CHARS,
+    Actor,
+    add_note,
+    assign,
+    claim,
+    reopen,
+    reply,
+    resolve,
+)
+from bot.store.models import Customer, Ticket
+from bot.web.console import dead_letters
+from bot.web.console.errors import Handler, NotFound, json_errors, read_json_body
+from bot.web.console.inputs import (
+    BadInput,
+    id_field,
+    parse_id,
+    text_field,
+    text_parameter,
+)
+from bot.web.console.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    admin_only,
+    current_agent,
+    may_publish_faq,
+)
+from bot.web.console.views import (
+    active_agents,
+    page_request,
+    query_filters,
+    ticket_detail,
+    ticket_page,
+)
+from bot.web.keys import BUS, DELIVERY, FAQ, SESSIONS, SETTINGS
+from faq_index.sources import MAX_TEXT_CHARS
+from vocabulary import LOCALES
+
+# Longer sign-in fields are wrong anyway; bot.domain.auth says so without hashing them.
+MAX_CREDENTIAL_CHARS = 4096
+MAX_FAQ_ID_CHARS = 128
+MAX_CATEGORY_CHARS = 100
+
+
+def _actor(request: web.Request) -> Actor:
+    agent = current_agent(request)
+    return Actor(agent.agent_id, agent.display_name, agent.role)
+
+
+def _set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str):
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[SETTINGS].cookie_secure,
+        path="/",
+    )
+
+
+def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    _set_cookie(response, request, SESSION_COOKIE, token)
+
+
+def set_login_csrf_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    """The sign-in form's CSRF token, in a cookie of its own (there is no session yet)."""
+    _set_cookie(response, request, LOGIN_CSRF_COOKIE, token)
+
+
+async def login_token(request: web.Request) -> web.Response:
+    """GET /api/login: a CSRF token (and its cookie) for the sign-in call."""
+    token = secrets.token_urlsafe(32)
+    response = web.json_response({"csrf_token": token})
+    set_login_csrf_cookie(response, request, token)
+    return response
+
+
+async def login(request: web.Request) -> web.Response:
+    """POST /api/login {username, password}: a session cookie and the session's CSRF token."""
+    body = await read_json_body(request)
+    username = text_field(body, "username", MAX_CREDENTIAL_CHARS)
+    password = text_field(body, "password", MAX_CREDENTIAL_CHARS)
+    async with request.app[SESSIONS]() as session:
+        token, agent = await sign_in(session, username, password, request.remote or "unknown")
+    response = web.json_response(
+        {
+            "csrf_token": agent.csrf_token,
+            "agent": {"username": agent.username, "name": agent.display_name, "role": agent.role},
+        }
+    )
+    set_session_cookie(response, request, token)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session, session.begin():
+        await sign_out(session, request.cookies.get(SESSION_COOKIE))
+    response = web.json_response({"signed_out": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """GET /api/tickets: a page of tickets, the next page's URL and the totals per status."""
+    filters = query_filters(request.query)
+    limit, after = page_request(request.query)
+    async with request.app[SESSIONS]() as session:
+        page = await ticket_page(session, filters, limit, after)
+    following = None
+    if page.next_cursor:
+        following = str(request.rel_url.update_query(cursor=page.next_cursor))
+    return web.json_response(
+        {
+            "tickets": page.tickets,
+            "next_cursor": page.next_cursor,
+            "next": following,
+            "total": page.total,
+            "totals": page.totals,
+        }
+    )
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
+    async with request.app[SESSIONS]() as session:
+        detail = await ticket_detail(session, ticket_id)
+    if detail is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return web.json_response(detail)
+
+
+async def _change(request: web.Request, operation, *args) -> web.Response:
+    """Run a ticket operation in one transaction, tell live pages, answer with the ticket."""
+    ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
+    async with request.app[SESSIONS]() as session, session.begin():
+        await operation(session, ticket_id, *args, _actor(request))
+    request.app[BUS].publish("ticket", {"id": ticket_id, "change": operation.__name__})
+    request.app[DELIVERY].wake()
+    return await get_ticket(request)
+
+
+async def claim_ticket(request: web.Request) -> web.Response:
+    return await _change(request, claim)
+
+
+async def reply_ticket(request: web.Request) -> web.Response:
+    body = await read_json_body(request)
+    return await _change(request, reply, text_field(body, "text", MAX_REPLY_CHARS))
+
+
+async def resolve_ticket(request: web.Request) -> web.Response:
+    body = await read_json_body(request)
+    note = text_field(body, "note", MAX_NOTE_CHARS, required=False)
+    return await _change(request, resolve, note or "")
+
+
+async def reopen_ticket(request: web.Request) -> web.Response:
+    return await _change(request, reopen)
+
+
+@admin_only
+async def assign_ticket(request: web.Request) -> web.Response:
+    body = await read_json_body(request)
+    return await _change(request, assign, id_field(body, "agent_id"))
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    """GET /api/agents: the active agents, to assign tickets to."""
+    async with request.app[SESSIONS]() as session:
+        return web.json_response({"agents": await active_agents(session)})
+
+
+async def note_ticket(request: web.Request) -> web.Response:
+    body = await read_json_body(request)
+    return await _change(request, add_note, text_field(body, "text", MAX_NOTE_CHARS))
+
+
+async def _customer(session, request: web.Request) -> Customer:
+    customer_id = parse_id(request.match_info["customer_id"], "customer id")
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    return customer
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        customer = await _customer(session, request)
+        return web.json_response(await profile_document(session, customer))
+
+
+@admin_only
+async def export_customer_data(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        customer = await _customer(session, request)
+        document = await export_customer(session, customer)
+    return web.json_response(
+        document,
+        headers={"Content-Disposition": f'attachment; filename="customer-{customer.id}.json"'},
+    )
+
+
+async def faq_search(request: web.Request) -> web.Response:
+    """GET /api/faq/search?q=...[&locale=zh-TW]: entries to insert into a reply, Chinese ones
+    in the customer's locale."""
+    lookup = request.app[FAQ]
+    query = text_parameter(request.query, "q", lookup.max_query_chars)
+    if query is None or not query.strip():
+        raise BadInput("q is empty: say what to search for")
+    locale = request.query.get("locale")
+    if locale not in (None, "", *LOCALES):
+        raise BadInput(f"locale is one of {', '.join(LOCALES)}")
+    return web.json_response({"results": await lookup.search(query, locale=locale or None)})
+
+
+def _may_publish(request: web.Request) -> None:
+    if not may_publish_faq(current_agent(request), request.app[SETTINGS].agents_may_publish_faq):
+        raise PermissionError("only an admin may add to the FAQ")
+
+
+def _addition(body: dict[str, Any]) -> Addition:
+    category = text_field(body, "category", MAX_CATEGORY_CHARS, required=False)
+    return Addition(
+        kind=text_field(body, "kind", 16),
+        entry_id=text_field(body, "entry_id", MAX_FAQ_ID_CHARS).strip(),
+        language=text_field(body, "language", 8),
+        question=text_field(body, "question", MAX_TEXT_CHARS),
+        answer=text_field(body, "answer", MAX_TEXT_CHARS, required=False),
+        category=(category.strip() or None) if category else None,
+    )
+
+
+async def add_faq(request: web.Request) -> web.Response:
+    """POST /api/faq: teach the bot an agent's answer (a new entry or a new question for one),
+    then rebuild the index; the bot answers with it within a few seconds."""
+    _may_publish(request)
+    body = await read_json_body(request)
+    addition = _addition(body)
+    ticket_id = id_field(body, "ticket_id", required=False)
+    sources = [request.app[SETTINGS].faq_sources]
+    async with request.app[SESSIONS]() as session, session.begin():
+        if ticket_id is not None and await session.get(Ticket, ticket_id) is None:
+            raise BadInput(f"no ticket {ticket_id}")
+        row = await add_to_faq(
+            session, sources, addition, current_agent(request).agent_id, ticket_id
+        )
+    result = await rebuild_index(request.app[SESSIONS], sources)
+    return web.json_response(
+        {"id": row.id, "entry_id": row.entry_id, "kind": row.kind, "version": result.version},
+        status=201,
+    )
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/login", login_token),
+    ("POST", "/api/login", login),
+    ("POST", "/api/logout", logout),
+    ("GET", "/api/tickets", list_tickets),
+    ("GET", "/api/tickets/{ticket_id}", get_ticket),
+    ("POST", "/api/tickets/{ticket_id}/claim", claim_ticket),
+    ("POST", "/api/tickets/{ticket_id}/reply", reply_ticket),
+    ("POST", "/api/tickets/{ticket_id}/resolve", resolve_ticket),
+    ("POST", "/api/tickets/{ticket_id}/reopen", reopen_ticket),
+    ("POST", "/api/tickets/{ticket_id}/assign", assign_ticket),
+    ("POST", "/api/tickets/{ticket_id}/notes", note_ticket),
+    ("GET", "/api/agents", list_agents),
+    ("GET", "/api/faq/search", faq_search),
+    ("POST", "/api/faq", add_faq),
+    ("GET", "/api/customers/{customer_id}", get_customer),
+    ("GET", "/api/customers/{customer_id}/export", export_customer_data),
+    ("GET", "/api/dead-letters", dead_letters.list_api),
+    ("POST", "/api/dead-letters/{letter_id}/discard", dead_letters.discard_api),
+]
+
+
+def add_routes(app: web.Application) -> None:
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, json_errors(handler))

@@ -1,0 +1,156 @@
+"""The console's server-rendered pages: sign-in, the queue, a ticket with its conversation,
+and for admins the dead letters (:mod:`bot.web.console.dead_letters`).
+
+Templates escape everything (Jinja2 autoescape); the pages' script only inserts text. Bad input
+gets a plain 400 (a filter), 404 (a ticket id) or the sign-in form's own error, never a 500.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.domain.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
+from bot.web.console import dead_letters, live
+from bot.web.console.api import set_login_csrf_cookie, set_session_cookie
+from bot.web.console.inputs import BadInput, parse_id
+from bot.web.console.locales import html_lang, locale_label
+from bot.web.console.nav import navigation
+from bot.web.console.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    current_agent,
+    may_publish_faq,
+)
+from bot.web.console.views import (
+    active_agents,
+    page_request,
+    query_filters,
+    ticket_detail,
+    ticket_page,
+)
+from bot.web.keys import SESSIONS, SETTINGS
+
+HERE = Path(__file__).resolve().parent
+
+
+def _login_page(
+    request: web.Request, error: str | None = None, username: str = "", status: int = 200
+) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    page = aiohttp_jinja2.render_template(
+        "login.html",
+        request,
+        {"agent": None, "csrf_token": token, "error": error, "username": username},
+        status=status,
+    )
+    set_login_csrf_cookie(page, request, token)
+    return page
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return _login_page(request)
+
+
+def _field(form, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""  # a file upload is no user name
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = _field(form, "username")
+    try:
+        async with request.app[SESSIONS]() as session:
+            token, _ = await sign_in(
+                session, username, _field(form, "password"), request.remote or "unknown"
+            )
+    except AuthError as exc:
+        status = 429 if isinstance(exc, TooManyAttempts) else 401
+        shown = username[:MAX_USERNAME_LENGTH] if username.isprintable() else ""
+        return _login_page(request, str(exc), shown, status)
+    response = web.HTTPSeeOther("/console/")
+    set_session_cookie(response, request, token)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session, session.begin():
+        await sign_out(session, request.cookies.get(SESSION_COOKIE))
+    response = web.HTTPSeeOther("/console/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+@aiohttp_jinja2.template("queue.html")
+async def queue(request: web.Request) -> dict:
+    query = request.query
+    try:
+        filters = query_filters(query, default_status="active")
+        limit, after = page_request(query)
+    except BadInput as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    async with request.app[SESSIONS]() as session:
+        page = await ticket_page(session, filters, limit, after)
+    here = request.rel_url
+    return {
+        **await navigation(request),
+        "tickets": page.tickets,
+        "page": page,
+        "older": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
+        "newest": str(here.without_query_params("cursor")) if after else None,
+        "filters": {
+            "status": query.get("status", "active"),
+            "channel": query.get("channel", ""),
+            "reason": query.get("reason", ""),
+            "age": query.get("age", ""),
+        },
+    }
+
+
+@aiohttp_jinja2.template("ticket.html")
+async def ticket(request: web.Request) -> dict:
+    try:
+        ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
+    except BadInput:
+        raise web.HTTPNotFound() from None
+    async with request.app[SESSIONS]() as session:
+        detail = await ticket_detail(session, ticket_id)
+        agents = await active_agents(session)
+    if detail is None:
+        raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
+    agent = current_agent(request)
+    return {
+        **await navigation(request),
+        "t": detail,
+        "agents": agents,
+        "may_publish_faq": may_publish_faq(agent, request.app[SETTINGS].agents_may_publish_faq),
+    }
+
+
+async def to_queue(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console/")
+
+
+def add_routes(app: web.Application) -> None:
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        filters={"locale_label": locale_label, "html_lang": html_lang},
+    )
+    app.router.add_get("/console/login", login_form)
+    app.router.add_post("/console/login", login_submit)
+    app.router.add_post("/console/logout", logout)
+    app.router.add_get("/console", to_queue)
+    app.router.add_get("/console/", queue)
+    app.router.add_get("/console/tickets/{ticket_id}", ticket)
+    app.router.add_get("/console/events", live.events)
+    app.router.add_get(dead_letters.PAGE_PATH, dead_letters.page)
+    app.router.add_post("/console/dead-letters/{letter_id}/discard", dead_letters.discard_form)
+    app.router.add_static("/console/static", HERE / "static", append_version=False)

@@ -1,0 +1,21 @@
+"""The web service's application keys, shared by its parts (health, ingestion, console)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.domain.faq_lookup import FaqLookup
+from bot.settings import Settings
+from bot.web.bus import EventBus
+from bot.workers.delivery import OutboxDelivery
+from bot.workers.rabbitmq import RabbitMQIngestionWorker
+from bot.workers.sql_broker import IngestionWorker
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+INGESTION = web.AppKey("ingestion", IngestionWorker | RabbitMQIngestionWorker)
+BUS = web.AppKey("bus", EventBus)
+DELIVERY = web.AppKey("delivery", OutboxDelivery)
+FAQ = web.AppKey("faq", FaqLookup)

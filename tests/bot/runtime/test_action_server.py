@@ -1,0 +1,101 @@
+"""The action server the supervisor starts answers only callers with ``ACTION_SERVER_TOKEN``."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.runtime.processes import ManagedProcess, action_server
+from bot.settings import Settings
+
+PORT = 17905
+TOKEN = "the-action-servers-token"
+
+# What Rasa posts to run an action, trimmed to what action_begin_turn reads.
+CALL = {
+    "next_action": "action_begin_turn",
+    "sender_id": "crafted",
+    "version": "3.6.21",
+    "domain": {},
+    "tracker": {
+        "sender_id": "crafted",
+        "slots": {"language": "en"},
+        "latest_message": {"text": "hello there", "intent": {}, "entities": []},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Settings]:
+    work: Path = tmp_path_factory.mktemp("action-server")
+    settings = Settings(
+        action_port=PORT,
+        action_server_token=TOKEN,
+        run_dir=work,
+        database_url=f"sqlite:///{work / 'app.db'}",
+    )
+    process = ManagedProcess(action_server(settings))
+    process.start()
+    try:
+        process.wait_ready(120)
+        yield settings
+    finally:
+        process.stop()
+
+
+def post(settings: Settings, path: str, headers: dict[str, str]) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{settings.action_url}{path}",
+        data=json.dumps(CALL).encode(),
+        headers={"Content-Type": "application/json", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+    ],
+    ids=["none", "wrong", "no-scheme", "basic", "longer"],
+)
+def test_a_call_without_the_token_is_refused(server, headers):
+    status, body = post(server, "/webhook", headers)
+    assert status == 401
+    assert "events" not in body and "responses" not in body
+
+
+def test_a_call_with_the_token_runs_the_action(server):
+    status, body = post(server, "/webhook", {"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200
+    assert "events" in body
+
+
+def test_health_stays_open_for_the_supervisors_probes(server):
+    with urllib.request.urlopen(f"{server.action_url}/health", timeout=10) as response:
+        assert response.status == 200
+
+
+def test_the_list_of_actions_is_not_open_either(server):
+    request = urllib.request.Request(f"{server.action_url}/actions")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401

@@ -1,0 +1,247 @@
+"""The supervisor's decisions: when a server is crashed or hung, when to restart it, when to give
+up, what it records. Driven with a fake process and a clock passed in; the probe for real."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from bot.runtime.processes import ServiceSpec
+from bot.runtime.supervision import (
+    GaveUp,
+    Phase,
+    ProbeSettings,
+    RestartPolicy,
+    RunLog,
+    Watch,
+    probe,
+)
+
+PROBES = ProbeSettings(interval=1.0, timeout=1.0, failures=3, startup_timeout=60.0)
+
+
+class FakeProcess:
+    """What a Watch uses of ManagedProcess: a process that can exit, be killed, be started."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.spec = ServiceSpec(
+            "actions", [], "http://ready/", tmp_path / "a.log", live_url="http://live/"
+        )
+        self.spec.log_path.write_text("loading\nlast words of the server\n")
+        self.name = "actions"
+        self.pid: int | None = 100
+        self.returncode: int | None = None
+        self.starts = 0
+        self.kills = 0
+
+    def running(self) -> bool:
+        return self.returncode is None
+
+    def kill(self) -> None:
+        self.kills += 1
+        if self.returncode is None:
+            self.returncode = -9
+
+    def start(self) -> None:
+        self.starts += 1
+        self.pid = 100 + self.starts
+        self.returncode = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.spec.log_path.read_text().splitlines()[-lines:])
+
+
+class Answers:
+    """The probe's answers, in order (None: answered), run at once (a synchronous executor)."""
+
+    def __init__(self) -> None:
+        self.script: list[str | None] = []
+        self.asked: list[tuple[str, bool]] = []
+
+    def check(self, url: str, _timeout: float, need_ok: bool) -> str | None:
+        self.asked.append((url, need_ok))
+        return self.script.pop(0) if self.script else None
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+class FakeGuardian:
+    def __init__(self) -> None:
+        self.groups: set[int] = set()
+
+    def watch(self, group: int) -> None:
+        self.groups.add(group)
+
+    def forget(self, group: int) -> None:
+        self.groups.discard(group)
+
+
+@pytest.fixture()
+def parts(tmp_path):
+    process, answers, guardian = FakeProcess(tmp_path), Answers(), FakeGuardian()
+    guardian.watch(process.pid)
+    lines: list[str] = []
+    log = RunLog(tmp_path / "run" / "supervisor.log", echo=lines.append)
+    watch = Watch(
+        process, PROBES, RestartPolicy(3, 300.0), log, answers, guardian, 0.0, answers.check
+    )
+    return watch, process, answers, guardian, lines
+
+
+def test_an_exit_is_noticed_at_once_and_the_server_restarted(parts, tmp_path):
+    watch, process, answers, guardian, lines = parts
+    process.returncode = -9  # kill -9 from outside
+    watch.tick(0.1)
+    assert process.kills == 1  # the rest of its group goes too
+    news = lines[-1].split(" ", 1)[1]
+    assert news.startswith("actions: killed by SIGKILL; restart 1 (at most 3 within 300 s) in 0 s")
+    assert "its log ends: last words of the server" in lines[-1]
+    assert watch.phase is Phase.WAITING and 100 not in guardian.groups
+    watch.tick(0.2)
+    assert process.starts == 1 and watch.phase is Phase.STARTING
+    assert guardian.groups == {101}
+    watch.tick(0.3)  # ready: the readiness URL, and 200 needed
+    assert answers.asked[-1] == ("http://ready/", True)
+    assert watch.phase is Phase.RUNNING
+    assert lines[-1].endswith("actions: back after 0.2 s (restart 1)")
+    assert (tmp_path / "run" / "supervisor.log").read_text().splitlines()[-2:] == lines[-2:]
+
+
+def test_failed_probes_in_a_row_mean_hung_and_the_group_is_killed(parts):
+    watch, process, answers, _guardian, lines = parts
+    answers.script = ["no answer within 1 s"] * 3
+    for now in (1.0, 2.0):
+        watch.tick(now)
+    assert process.kills == 0 and watch.failures == 2
+    watch.tick(3.0)
+    assert answers.asked == [("http://live/", False)] * 3  # liveness: any HTTP answer
+    assert process.kills == 1
+    assert "actions: hung: 3 liveness probes in a row failed (no answer within 1 s)" in lines[-1]
+
+
+def test_an_answer_between_failures_starts_the_count_again(parts):
+    watch, process, answers, _guardian, _lines = parts
+    answers.script = ["no answer", "no answer", None, "no answer", "no answer"]
+    for now in range(1, 6):
+        watch.tick(float(now))
+    assert process.kills == 0 and watch.failures == 2
+
+
+def test_probes_wait_for_the_interval_and_one_at_a_time(parts):
+    watch, _process, answers, _guardian, _lines = parts
+    for now in (0.1, 0.5, 0.9, 1.0, 1.5, 1.99, 2.0):
+        watch.tick(now)
+    assert len(answers.asked) == 2
+
+
+def test_restarts_back_off_and_end_in_giving_up(parts):
+    watch, process, _answers, _guardian, lines = parts
+    now, delays = 0.0, []
+    for _ in range(3):
+        process.returncode = 1
+        watch.tick(now)
+        delays.append(watch.since - now)
+        now = watch.since
+        watch.tick(now)  # restarted
+        watch.tick(now)  # ready
+        now += 1.0
+    assert delays == [0.0, 1.0, 2.0]
+    process.returncode = 1
+    with pytest.raises(GaveUp, match="actions: exited with code 1; restarted 3 times"):
+        watch.tick(now)
+    assert "giving up" in lines[-1]
+
+
+def test_the_window_forgets_old_restarts():
+    policy = RestartPolicy(limit=2, window=60.0)
+    assert [policy.next_delay(t) for t in (0.0, 1.0)] == [0.0, 1.0]
+    with pytest.raises(GaveUp):
+        policy.next_delay(2.0)
+    assert policy.next_delay(62.0) == 0.0  # the restart at 0 and 1 are out of the window
+
+
+def test_a_server_not_ready_in_time_counts_as_a_crash(parts):
+    watch, process, answers, _guardian, lines = parts
+    process.returncode = 1
+    watch.tick(0.0)
+    watch.tick(0.0)
+    assert watch.phase is Phase.STARTING
+    answers.script = ["no answer"] * 100
+    now = 0.0
+    while process.kills < 2 and now < 120:
+        now += 1.0
+        watch.tick(now)
+    assert process.kills == 2 and 60 < now < 63
+    assert "actions: not ready after 60 s" in lines[-1]
+
+
+# --- the probe itself ---------------------------------------------------------------------
+
+
+class _Status(http.server.BaseHTTPRequestHandler):
+    status = 503
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.end_headers()
+        self.wfile.write(b'{"status": "degraded"}')
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture()
+def degraded_server():
+    server = http.server.HTTPServer(("127.0.0.1", 17911), _Status)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:17911/health"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_degraded_503_is_alive_but_not_ready(degraded_server):
+    assert probe(degraded_server, 2.0) is None
+    assert probe(degraded_server, 2.0, need_ok=True) == "HTTP 503"
+
+
+def test_a_port_that_accepts_and_never_answers_is_not_alive():
+    with socket.socket() as silent:  # the kernel accepts connections; nobody reads them
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        silent.bind(("127.0.0.1", 17912))
+        silent.listen(8)
+        assert probe("http://127.0.0.1:17912/health", 0.5) == "no answer within 0.5 s"
+
+
+def test_a_closed_port_is_not_alive():
+    failure = probe("http://127.0.0.1:17913/health", 0.5)
+    assert failure is not None and failure.startswith("no HTTP answer")
+
+
+def test_an_answer_that_is_not_http_is_not_alive():
+    with socket.socket() as garbled:
+        garbled.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        garbled.bind(("127.0.0.1", 17914))
+        garbled.listen(8)
+
+        def answer() -> None:
+            connection, _ = garbled.accept()
+            with connection:
+                connection.recv(1024)
+                connection.sendall(b"garbage\r\n\r\n")
+                connection.settimeout(5)
+                connection.recv(1024)  # the client closes first: no TIME_WAIT on our port
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        failure = probe("http://127.0.0.1:17914/health", 2.0)
+        thread.join(5)
+    assert failure is not None and failure.startswith("no HTTP answer")
