@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.database import database
+from actions.services import ServiceAction, Services
 from bot.domain.dialogue.courtesy import question_in
 from bot.domain.handoff import HandoffState, Promise, handoff_state, promise
 from bot.domain.outbox import held_ids, next_pending
@@ -63,10 +63,13 @@ def _candidates(tracker: Tracker) -> list[dict]:
 
 
 async def escalate(
-    dispatcher: CollectingDispatcher, tracker: Tracker, reason: EscalationReason
+    services: Services,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    reason: EscalationReason,
 ) -> list[EventType]:
     """Open a ticket for this conversation and tell the customer what happens next."""
-    sessions, settings = database()
+    sessions, settings = services.sessions, services.settings
     metadata = tracker.latest_message.get("metadata") or {}
     try:
         async with sessions() as session, session.begin():
@@ -104,12 +107,14 @@ async def escalate(
     ]
 
 
-async def handoff_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+async def handoff_turn(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
     """Events that keep the bot quiet while people have the conversation; [] when they do not."""
     ticket_id = tracker.get_slot(Slot.HANDOFF_TICKET)
     if not ticket_id:
         return []
-    sessions, settings = database()
+    sessions, settings = services.sessions, services.settings
     try:
         async with sessions() as session:
             state = await handoff_state(session, int(ticket_id), settings)
@@ -128,7 +133,7 @@ async def handoff_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> li
     return [*events, FollowupAction("action_listen")]
 
 
-class ActionEscalate(Action):
+class ActionEscalate(ServiceAction):
     """The customer asked for a person, or complained."""
 
     def name(self) -> str:
@@ -139,10 +144,10 @@ class ActionEscalate(Action):
     ) -> list[EventType]:
         complained = tracker.get_intent_of_latest_message() == "complain"
         reason = EscalationReason.COMPLAINT if complained else EscalationReason.REQUESTED
-        return await escalate(dispatcher, tracker, reason)
+        return await escalate(self.services, dispatcher, tracker, reason)
 
 
-class ActionDeliverOutbox(Action):
+class ActionDeliverOutbox(ServiceAction):
     """Utters the oldest message the console queued for this conversation (run through Rasa's
     HTTP API, once per message, so that a channel refusing one cannot make others repeat)."""
 
@@ -152,8 +157,7 @@ class ActionDeliverOutbox(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        sessions, _ = database()
-        async with sessions() as session:
+        async with self.services.sessions() as session:
             message = await next_pending(session, tracker.sender_id, held_ids(tracker.events))
         events: list[EventType] = []
         if message is not None and message.kind == OutboxKind.RESUME.value:

@@ -10,12 +10,12 @@ import threading
 from functools import cache
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.database import database
 from actions.escalation import escalate
+from actions.services import ServiceAction, Services
 from bot.domain.dialogue.courtesy import question_in
 from bot.domain.dialogue.decisions import hand_over_when_not_found, settle
 from faq_index import Decision, FaqEntry, FaqSearcher, QueryError, SearchResult, SearchSettings
@@ -96,6 +96,7 @@ def clarify_options(result: SearchResult) -> list[dict[str, Any]]:
 
 
 async def answer_question(
+    services: Services,
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     text: str,
@@ -144,8 +145,10 @@ async def answer_question(
             [{"id": m.id, "score": round(m.score, 4)} for m in result.matches],
         ),
     ]
-    if hand_over_when_not_found(not_found, database()[1].escalate_after_not_found):
-        return found_nothing + await escalate(dispatcher, tracker, EscalationReason.NOT_FOUND)
+    if hand_over_when_not_found(not_found, services.settings.escalate_after_not_found):
+        return found_nothing + await escalate(
+            services, dispatcher, tracker, EscalationReason.NOT_FOUND
+        )
     dispatcher.utter_message(response="utter_not_found")
     return [
         *found_nothing,
@@ -182,7 +185,7 @@ def _clarify(
     ]
 
 
-class ActionAnswerFaq(Action):
+class ActionAnswerFaq(ServiceAction):
     """Answers the latest message from the FAQ, or the entry a did-you-mean button chose."""
 
     def name(self) -> str:
@@ -196,7 +199,8 @@ class ActionAnswerFaq(Action):
             language = tracker.get_slot(Slot.LANGUAGE) or "en"
             searcher = await searcher_off_the_loop()
             return _answer_choice(dispatcher, tracker, searcher, choice, language)
-        return await answer_question(dispatcher, tracker, tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        return await answer_question(self.services, dispatcher, tracker, text)
 
 
 def _answer_choice(

@@ -1,6 +1,6 @@
 import pytest
 
-from actions import database, faq
+from actions import faq, services
 from bot.store.migrate import upgrade
 
 
@@ -12,9 +12,9 @@ async def actions_database(monkeypatch, tmp_path):
     await upgrade(url)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
-    database.reset()
+    services.reset()
     yield url
-    await database.close()
+    await services.close()
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions import database
+from actions import services
 from actions.dialogue import ActionBeginTurn, ActionGreet
 from bot.domain.identity import sign
 from bot.store.models import Conversation, Customer, Identity
@@ -21,7 +21,7 @@ async def profiles(sessions, database_url, monkeypatch, actions_database):
     """A database with one verified customer, Li Lei, who last wrote in Chinese."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("IDENTITY_SECRET", SECRET)
-    database.reset()
+    services.reset()
     now = datetime.now(UTC)
     async with sessions() as session, session.begin():
         li = Customer(name="Li Lei", language="zh", tags=[])
@@ -34,7 +34,7 @@ async def profiles(sessions, database_url, monkeypatch, actions_database):
             )
         )
     yield
-    await database.close()
+    await services.close()
 
 
 def signed(customer_id: str, secret: str = SECRET) -> dict:
@@ -73,6 +73,6 @@ async def test_a_returning_customer_keeps_the_language_they_used_last(profiles):
 
 async def test_without_a_database_the_greeting_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'app.db'}")
-    await database.close()
+    await services.close()
     _, messages = await run(ActionGreet(), tracker("hi", "greet"))
     assert messages[0]["response"] == "utter_greet"

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import select
 
-from actions import database
+from actions import services
 from actions.dialogue import (
     ActionBeginTurn,
     ActionHandleYesNo,
@@ -50,7 +50,7 @@ def conversation(
 
 
 async def agent(name: str = "Ann", role: str = "admin", online: bool = False) -> Actor:
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     async with sessions() as session, session.begin():
         row = Agent(
             username=name.lower(),
@@ -66,7 +66,7 @@ async def agent(name: str = "Ann", role: str = "admin", online: bool = False) ->
 
 
 async def tickets() -> list[Ticket]:
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     async with sessions() as session:
         return list((await session.scalars(select(Ticket).order_by(Ticket.id))).all())
 
@@ -93,7 +93,7 @@ async def test_the_promise_is_honest_about_agents_online_and_hours(monkeypatch):
     assert messages[0]["response"] == "utter_handoff_soon"
 
     monkeypatch.setenv("BUSINESS_HOURS", "00:00-00:01")  # closed (but for one minute a day)
-    await database.close()
+    await services.close()
     _, messages = await run(
         ActionEscalate(), conversation(("agent please", "request_human"), sender="web-late")
     )
@@ -109,7 +109,7 @@ async def test_a_second_escalation_joins_the_open_ticket():
 
 async def test_one_address_cannot_flood_the_queue_with_tickets(monkeypatch):
     monkeypatch.setenv("TICKETS_PER_ADDRESS_PER_HOUR", "3")
-    await database.close()
+    await services.close()
     said = []
     for n in range(5):
         asking = conversation(
@@ -126,9 +126,9 @@ async def test_one_address_cannot_flood_the_queue_with_tickets(monkeypatch):
 
 async def test_one_conversation_cannot_open_ticket_after_ticket(monkeypatch):
     monkeypatch.setenv("TICKETS_PER_CONVERSATION_PER_HOUR", "2")
-    await database.close()
+    await services.close()
     admin = await agent()
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     for _ in range(3):
         events, messages = await run(ActionEscalate(), conversation(("human!", "request_human")))
         if messages[0]["response"] == "utter_handoff_limited":
@@ -201,7 +201,7 @@ async def test_while_people_have_it_the_bot_acknowledges_once_then_stays_quiet()
 async def test_after_the_ticket_is_resolved_the_bot_answers_again():
     events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     ticket_id = int(slot_values(events)["handoff_ticket"])
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     async with sessions() as session, session.begin():
         await resolve(session, ticket_id, "done", await agent())
     t = conversation(("where is my order", "ask_question"), handoff_ticket=str(ticket_id))
@@ -214,7 +214,7 @@ async def test_after_the_ticket_is_resolved_the_bot_answers_again():
 async def test_outbox_replies_are_uttered_one_per_run_in_order_then_the_rating_prompt():
     events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     ticket_id = int(slot_values(events)["handoff_ticket"])
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     ann = await agent()
     async with sessions() as session, session.begin():
         first = await reply(session, ticket_id, "Hi, I'm Ann. Let me check.", ann)
@@ -243,7 +243,7 @@ async def test_a_rating_lands_on_the_resolved_ticket():
     events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     ticket_id = int(slot_values(events)["handoff_ticket"])
     ann = await agent()
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     async with sessions() as session, session.begin():
         await resolve(session, ticket_id, None, ann)
     button = conversation(('/rate{"rating": 4}', "rate"), pending_offer="rating")
@@ -267,7 +267,7 @@ async def test_a_question_with_a_number_after_the_rating_prompt_is_answered(smal
     """Regression: "it's been 10 days" overwrote a resolved ticket's rating with 10 (or 1)."""
     events, _ = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     ticket_id = int(slot_values(events)["handoff_ticket"])
-    sessions, _ = database.database()
+    sessions = services.shared().sessions
     async with sessions() as session, session.begin():
         await resolve(session, ticket_id, None, await agent())
     rated = conversation(("5", "rate"), pending_offer="rating")
@@ -283,7 +283,7 @@ async def test_a_question_with_a_number_after_the_rating_prompt_is_answered(smal
 
 async def test_without_a_database_the_customer_gets_other_ways_to_reach_us(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'app.db'}")
-    await database.close()
+    await services.close()
     events, messages = await run(ActionEscalate(), conversation(("agent please", "request_human")))
     assert messages[0]["response"] == "utter_handoff_unavailable"
     assert "handoff_ticket" not in slot_values(events)
