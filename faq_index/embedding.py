@@ -22,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from faq_index.onnx_encoder import OnnxQueryEncoder
+    from faq_index.onnx_embedding import OnnxEmbedder
 
 DEFAULT_MODEL = "default"
 
@@ -43,7 +43,7 @@ class Embedder:
         self.model_spec = model_spec
         self._model = model
         self._lock = threading.Lock()
-        self._onnx_encoders: dict[str, OnnxQueryEncoder | None] = {}
+        self._onnx_embedders: dict[str, OnnxEmbedder | None] = {}
         dimension = getattr(model, "get_embedding_dimension", None)
         size = (dimension or model.get_sentence_embedding_dimension)()
         if size is None:
@@ -58,11 +58,11 @@ class Embedder:
         self, texts: list[str], batch_size: int = 64, onnx_cache_dir: str | Path | None = None
     ) -> np.ndarray:
         """Embed many texts (index build); rows are unit vectors. With ``onnx_cache_dir`` holding
-        this model's export already, ONNX Runtime does it (about 1.6 times as fast)."""
+        this model's export already, ONNX Runtime does it, faster (bench/RESULTS.md)."""
         if onnx_cache_dir:
-            onnx = self.onnx_query_encoder(onnx_cache_dir, export=False)
+            onnx = self.onnx_embedder(onnx_cache_dir, export=False)
             if onnx is not None:
-                return onnx.encode_many(texts, batch_size)
+                return onnx.encode(texts, batch_size)
         vectors = self._model.encode(
             texts,
             batch_size=batch_size,
@@ -72,25 +72,23 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def onnx_query_encoder(
-        self, cache_dir: str | Path, export: bool = True
-    ) -> OnnxQueryEncoder | None:
-        """An ONNX Runtime encoder, exported into ``cache_dir`` if needed (``export=False``:
-        only if it is there already).
+    def onnx_embedder(self, cache_dir: str | Path, export: bool = True) -> OnnxEmbedder | None:
+        """This model in ONNX Runtime, exported into ``cache_dir`` if needed (``export=False``:
+        only if it is there already), for queries and builds.
 
-        None when the model could not be exported faithfully; :meth:`encode_query` (PyTorch)
-        then serves queries. See :mod:`faq_index.onnx_encoder`.
+        None when the model could not be exported faithfully; :meth:`encode_query` and
+        :meth:`encode` (PyTorch) then do the work. See :mod:`faq_index.onnx_embedding`.
         """
-        from faq_index.onnx_encoder import load_query_encoder
+        from faq_index.onnx_embedding import load_onnx_embedder
 
         key = str(Path(cache_dir).resolve())
         with self._lock:
-            if key not in self._onnx_encoders:
-                encoder = load_query_encoder(self._model, cache_dir, export=export)
-                if encoder is None and not export:
+            if key not in self._onnx_embedders:
+                onnx = load_onnx_embedder(self._model, cache_dir, export=export)
+                if onnx is None and not export:
                     return None  # not exported yet: a later call may export it
-                self._onnx_encoders[key] = encoder
-            return self._onnx_encoders[key]
+                self._onnx_embedders[key] = onnx
+            return self._onnx_embedders[key]
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query as a (1, d) unit vector, skipping ``encode``'s batching overhead."""

@@ -137,8 +137,8 @@ class _Snapshot:
 
     def __init__(self, index: FaqIndex, embedder: Embedder, onnx_cache_dir: str) -> None:
         self.index = index
-        onnx = embedder.onnx_query_encoder(onnx_cache_dir) if onnx_cache_dir else None
-        self.encode_query = onnx.encode if onnx is not None else embedder.encode_query
+        onnx = embedder.onnx_embedder(onnx_cache_dir) if onnx_cache_dir else None
+        self.encode_query = onnx.encode_query if onnx is not None else embedder.encode_query
         self.rows_by_entry: list[list[int]] = [[] for _ in index.entries]
         groups: dict[tuple[int, str], list[int]] = {}
         for row, variant in enumerate(index.variants):
@@ -161,8 +161,8 @@ class FaqSearcher:
     """
 
     def __init__(self, index_dir: str | Path, settings: SearchSettings | None = None) -> None:
-        # One query at a time: FAISS's OpenMP threads only add synchronisation (measured on two
-        # busy cores: 16 ms per exact search of 10k vectors with two threads, 0.3 ms with one).
+        # One query at a time: FAISS's OpenMP threads only add synchronisation, which on busy
+        # shared cores makes a search many times slower than on one thread (bench/RESULTS.md).
         faiss.omp_set_num_threads(1)
         self.index_dir = Path(index_dir)
         self.settings = settings or SearchSettings()

@@ -63,8 +63,8 @@ class SearchSettings(BaseSettings):
     clarify_threshold_zh: float = Field(0.26, ge=0, le=1)
     clarify_margin_zh: float = Field(0.06, ge=0, le=1)
 
-    # Queries are embedded by ONNX Runtime from an export of the model cached here (shared by
-    # every index and process); empty: embed them with PyTorch, 2-8 times slower per query.
+    # Queries and index builds are embedded by ONNX Runtime from an export of the model cached
+    # here (shared by every index and process); empty: with PyTorch, slower (bench/RESULTS.md).
     onnx_cache_dir: str = "var/cache/onnx"
 
     max_query_chars: int = Field(1000, gt=0)

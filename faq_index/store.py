@@ -3,7 +3,8 @@
 Layout of an index directory::
 
     DIR/CURRENT                  the name of the version in use (replaced atomically)
-    DIR/versions/<version>/      meta.json, vectors.npy, dense.faiss, lexical.*
+    DIR/versions/<version>/      meta.json, vectors.npy, dense.faiss, lexical.*, and head.npz
+                                 (the entry classifier, :data:`entry_classifier.FILE_NAME`)
 
 A version's name is a fingerprint of the entries, the model and the format: the same sources
 give the same version, and building it again is skipped. A build is written to a temporary
@@ -29,8 +30,8 @@ import numpy as np
 import opencc
 
 from faq_index.embedding import DEFAULT_MODEL, Embedder
+from faq_index.entry_classifier import EntryClassifier
 from faq_index.errors import IndexNotFoundError
-from faq_index.head import EntryClassifier
 from faq_index.lexical import LexicalIndex
 from faq_index.sources import FaqEntry
 from faq_index.text import TOKENIZER_VERSION
@@ -39,9 +40,9 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
 KEEP_VERSIONS = 3
-# Exact search up to this many variants, HNSW above: measured with bench/ann.py, exact search
-# of one query costs 0.35 ms at 10k variants, 3 ms at 50k, 6 ms at 100k; HNSW 0.2-0.4 ms with
-# recall@10 0.999 (bench/RESULTS.md).
+# Exact search up to this many variants, HNSW above: up to here exact search of one query stays
+# fast, beyond it HNSW is many times faster at nearly the same recall (bench/ann.py, "Exact vs
+# approximate FAISS search" in bench/RESULTS.md).
 DEFAULT_ANN_THRESHOLD = 20_000
 
 
@@ -195,7 +196,7 @@ def build_index(
         version, target, built, len(entries), len(variants), time.perf_counter() - started
     )
     if built and onnx_cache_dir and embedder:  # once per model, not part of the build's time
-        embedder.onnx_query_encoder(onnx_cache_dir)
+        embedder.onnx_embedder(onnx_cache_dir)
     return result
 
 

@@ -1,10 +1,11 @@
-"""A linear classifier over the frozen embeddings: one class per FAQ entry.
+"""The entry classifier: a softmax regression from a query's embedding to the FAQ entries.
 
-Nearest-neighbour search only looks at single variants; a softmax regression trained on all
-variants of all entries learns which directions of the embedding space separate neighbouring
-entries (the "card arrived" vs "card not arrived" kind), and its probability is a useful
-confidence for deciding when to escalate. It is refit at every index build: full-batch L-BFGS
-on the variant vectors takes seconds for thousands of variants on two cores.
+Nearest-neighbour search only looks at single variants; a linear classifier over the frozen
+embeddings, trained on all variants of all entries, learns which directions of the embedding
+space separate neighbouring entries (the "card arrived" vs "card not arrived" kind), and its
+probability is a useful confidence for deciding when to escalate. It is refit at every index
+build (full-batch L-BFGS on the variant vectors, part of the build times in bench/RESULTS.md)
+and stored in the index version as :data:`FILE_NAME`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ import numpy as np
 # sklearn's C: the inverse strength of the L2 penalty, chosen on banking77 development rows.
 DEFAULT_C = 10.0
 MAX_ITERATIONS = 100
+# The classifier's file in an index version. "head" is the module's former name; the file keeps
+# it so that the versions already built on operators' disks load as they are (another name would
+# be another index format: store.FORMAT_VERSION).
+FILE_NAME = "head.npz"
 
 
 @dataclass(frozen=True)
 class EntryClassifier:
+    """One weight column and one bias per entry, in the order of the index's entries."""
+
     weights: np.ndarray  # (dimension, entries)
     bias: np.ndarray  # (entries,)
 
@@ -52,8 +59,8 @@ class EntryClassifier:
             return value
 
         # One thread: the problem is small (variants x 384 x entries) and L-BFGS makes many
-        # tiny steps; two threads on two busy cores spend their time waiting for each other
-        # (measured beside another busy process: 17 s with two threads, 0.2 s with one).
+        # tiny steps; two threads on two busy cores spend their time waiting for each other,
+        # many times slower than one (bench/RESULTS.md).
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -72,9 +79,11 @@ class EntryClassifier:
         return np.asarray(exp / exp.sum())
 
     def save(self, directory: Path) -> None:
-        np.savez(directory / "head.npz", weights=self.weights, bias=self.bias)
+        """Write the classifier into the index version being built in ``directory``."""
+        np.savez(directory / FILE_NAME, weights=self.weights, bias=self.bias)
 
     @classmethod
     def load(cls, directory: Path) -> EntryClassifier:
-        with np.load(directory / "head.npz") as data:
+        """Read the classifier of the index version in ``directory`` (:meth:`save`)."""
+        with np.load(directory / FILE_NAME) as data:
             return cls(data["weights"], data["bias"])

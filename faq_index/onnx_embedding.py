@@ -1,17 +1,19 @@
-"""One-query embeddings with ONNX Runtime, exported from the sentence-transformers model.
+"""Sentence embeddings with ONNX Runtime, from an export of the sentence-transformers model.
 
-A search embeds a single short query, where PyTorch's per-call overhead dominates: on our two
-shared cores MiniLM took 4.6 ms per query on a quiet machine and over 20 ms under load, against
-2.7 ms for the same graph in ONNX Runtime on one thread (bench/RESULTS.md). Index builds use the
-same graph in batches once it is exported (1,073 against 655 texts/s for sentence-transformers,
-same run, identical vectors). :func:`load_query_encoder` checks that ONNX Runtime and PyTorch
-give the same vector before either use.
+:class:`OnnxEmbedder` gives the vectors :class:`~faq_index.embedding.Embedder` gives, faster:
+for queries (:meth:`OnnxEmbedder.encode_query`: one short text on one thread, where PyTorch's
+per-call overhead dominates) and for index builds (:meth:`OnnxEmbedder.encode`: batches on every
+core). Both runtimes are measured in one run in bench/RESULTS.md. :func:`load_onnx_embedder`
+checks that ONNX Runtime and PyTorch give the same vector before either use; when they do not,
+or the model cannot be exported, PyTorch keeps doing the work.
 
-The export (about 5 s, once per model) is written next to the index, keyed by the model and the
-library versions that shape the graph, so every index version and process shares it:
+The export (once per model) is written into the ONNX cache directory
+(:attr:`SearchSettings.onnx_cache_dir <faq_index.settings.SearchSettings.onnx_cache_dir>`),
+keyed by the model and the library versions that shape the graph, so every index version and
+process shares it:
 
->>> encoder = load_query_encoder(model, "var/faq_index/encoders")  # doctest: +SKIP
->>> encoder.encode("where is my parcel?").shape  # doctest: +SKIP
+>>> onnx = load_onnx_embedder(model, SearchSettings().onnx_cache_dir)  # doctest: +SKIP
+>>> onnx.encode_query("where is my parcel?").shape  # doctest: +SKIP
 (1, 384)
 """
 
@@ -45,10 +47,10 @@ POOLING_MODES = ("mean", "cls")
 
 
 class UnsupportedModel(Exception):
-    """The model's pipeline is not one this encoder reproduces (it then stays on PyTorch)."""
+    """The model's pipeline is not one this module reproduces (it then stays on PyTorch)."""
 
 
-class OnnxQueryEncoder:
+class OnnxEmbedder:
     """Tokenise with the model's own preprocessing, run the transformer in ONNX Runtime, pool."""
 
     def __init__(
@@ -68,11 +70,12 @@ class OnnxQueryEncoder:
         self._normalize = normalize
         self._lock = threading.Lock()  # the tokenizer is not safe to call from several threads
 
-    def encode(self, text: str) -> np.ndarray:
-        """Embed one text as a (1, d) float32 row, unit length when the model normalises."""
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one text (a query) as a (1, d) float32 row, unit length when the model
+        normalises; on one thread."""
         return self._run(self._session, [text])
 
-    def encode_many(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Embed many texts (an index build) in batches of similar length, on every core."""
         with self._lock:
             if self._batch_session is None:
@@ -101,11 +104,11 @@ class OnnxQueryEncoder:
         return np.ascontiguousarray(vector, dtype=np.float32)
 
 
-def load_query_encoder(
+def load_onnx_embedder(
     model: SentenceTransformer, cache_dir: str | Path, export: bool = True
-) -> OnnxQueryEncoder | None:
-    """An ONNX encoder for ``model`` (a SentenceTransformer), exported into ``cache_dir`` if needed
-    (with ``export=False``: None unless an export is there already).
+) -> OnnxEmbedder | None:
+    """An ONNX embedder for ``model`` (a SentenceTransformer), exported into ``cache_dir`` if
+    needed (with ``export=False``: None unless an export is there already).
 
     Returns None, after logging why, when the model cannot be exported or its ONNX output differs
     from PyTorch's; the caller then keeps embedding with PyTorch.
@@ -118,19 +121,19 @@ def load_query_encoder(
                 return None
             _export(model, directory)
         graph = directory / GRAPH_FILE
-        encoder = OnnxQueryEncoder(model, _session(graph), pooling, normalize, graph)
+        embedder = OnnxEmbedder(model, _session(graph), pooling, normalize, graph)
         expected = model.encode(
             [PROBE], convert_to_numpy=True, normalize_embeddings=normalize, show_progress_bar=False
         )
-        got = encoder.encode(PROBE)
+        got = embedder.encode_query(PROBE)
         cosine = float(got[0] @ expected[0]) / max(
             float(np.linalg.norm(got[0]) * np.linalg.norm(expected[0])), 1e-12
         )
         if cosine < MIN_PROBE_COSINE:
             raise UnsupportedModel(f"ONNX output differs from PyTorch's (cosine {cosine:.6f})")
-        return encoder
-    except Exception as exc:  # any failure leaves queries on the PyTorch path, which always works
-        log.warning("queries stay on PyTorch: no ONNX query encoder (%s)", exc)
+        return embedder
+    except Exception as exc:  # any failure leaves embedding on the PyTorch path, which always works
+        log.warning("queries stay on PyTorch: no ONNX embedder (%s)", exc)
         return None
 
 
@@ -227,7 +230,7 @@ def _export(model: SentenceTransformer, directory: Path) -> None:
             if not (directory / GRAPH_FILE).exists():  # not a concurrent export winning the race
                 raise
         else:
-            log.info("exported the ONNX query encoder to %s", directory)
+            log.info("exported the model to ONNX in %s", directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
