@@ -106,7 +106,7 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 bench: setup
-	$(PY) bench/retrieval.py
+	$(PY) -m bench.retrieval
 
 lock-app:
 	rm -rf /tmp/lock-app && $$(.ci/find-python 3.11) -m venv /tmp/lock-app

@@ -1,6 +1,6 @@
 """Where exact FAISS search stops being fast enough: flat inner product vs HNSW by index size.
 
-    python bench/ann.py [--sizes 10000,50000,100000,200000] [--queries 200]
+    .venv/bin/python -m bench.ann [--sizes 10000,50000,100000,200000] [--queries 200]
 
 Vectors are real sentence embeddings (banking77 texts, 384 dimensions) repeated with small
 noise to reach each size, so that their distribution is that of FAQ variants. Reports the
@@ -19,11 +19,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from faq_index import Embedder
+from faq_index.store import dense_index
 
-from faq_index import Embedder  # noqa: E402
-from faq_index.store import dense_index  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def corpus(data: Path, limit: int = 3000) -> np.ndarray:
@@ -49,7 +48,7 @@ def timed_search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[list[
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.ann", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eval-data")
     parser.add_argument("--sizes", default="10000,50000,100000,200000")
     parser.add_argument("--queries", type=int, default=200)

@@ -8,7 +8,7 @@ ticket, the actions and responses of the turn. Each item is then right, right en
 buttons, a wrong answer, a needless "not found", or other (see bench/dialogue_scoring.py).
 Latency is each message's REST round trip.
 
-    .venv/bin/python bench/dialogue.py [--split dev|test|all] [--group typos]
+    .venv/bin/python -m bench.dialogue [--split dev|test|all] [--group typos]
         [--show-failures] [--write-results] [--channels]
 
 Tune on the dev half; the test half is what bench/RESULTS.md reports (--write-results).
@@ -40,19 +40,17 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench import dialogue_data as data
+from bench import dialogue_scoring as scoring
+from bench.dialogue_report import describe_result, report_text, write_section
+from bench.ingestion import newest_model
+from bot.runtime.chat import send
+from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
+from bot.settings import Settings
+from bot.store.migrate import upgrade
+from faq_index.sources import load_sources
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench import dialogue_data as data  # noqa: E402
-from bench import dialogue_scoring as scoring  # noqa: E402
-from bench.dialogue_report import describe_result, report_text, write_section  # noqa: E402
-from bench.ingestion import newest_model  # noqa: E402
-from bot.runtime.chat import send  # noqa: E402
-from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store.migrate import upgrade  # noqa: E402
-from faq_index.sources import load_sources  # noqa: E402
-
 DATA = REPO / "bench" / "dialogue_messages.yml"
 RECORD = REPO / "var" / "bench" / "dialogue-last.json"
 RESULTS = REPO / "bench" / "RESULTS.md"
@@ -100,7 +98,7 @@ def running_stack(args: argparse.Namespace, work: Path, wechat_url: str = "") ->
     os.environ["FAQ_INDEX_DIR"] = str(index_dir)
     wechat = {}
     if wechat_url:
-        from tests.support.fake_wechat import APP_ID, APP_SECRET, ENCODING_AES_KEY, TOKEN
+        from testkit.fake_wechat import APP_ID, APP_SECRET, ENCODING_AES_KEY, TOKEN
 
         wechat = dict(
             wechat_token=TOKEN,
@@ -177,7 +175,7 @@ def chosen_items(args: argparse.Namespace) -> list[data.Item]:
 def context_lines(args: argparse.Namespace) -> list[str]:
     """Command, date, machine, load and the system's version, for RESULTS.md."""
     interpreter = os.path.relpath(sys.executable, REPO)
-    command = shlex.join([interpreter, os.path.relpath(sys.argv[0], REPO), *sys.argv[1:]])
+    command = shlex.join([interpreter, "-m", "bench.dialogue", *sys.argv[1:]])
 
     def git(*words: str) -> str:
         done = subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True)
@@ -208,7 +206,9 @@ def context_lines(args: argparse.Namespace) -> list[str]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.dialogue", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
     parser.add_argument("--group", action="append", help="only these groups (comma-separated)")
     parser.add_argument("--show-failures", action="store_true")
@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as stack_of:
         wechat_url = ""
         if args.channels:
-            from tests.support.fake_wechat import FakeWeChat, ThreadedFakeWeChat
+            from testkit.fake_wechat import FakeWeChat, ThreadedFakeWeChat
 
             wechat_url = stack_of.enter_context(ThreadedFakeWeChat(FakeWeChat())).url
         work = Path(stack_of.enter_context(tempfile.TemporaryDirectory(prefix="bench-dialogue-")))

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from bench.dialogue_data import Item
 from bench.dialogue_scoring import Result, judge
-from tests.support.customers import Customer
-from tests.support.fake_wechat import ENCODING_AES_KEY, WeChatCallbacks
+from testkit.customers import Customer
+from testkit.fake_wechat import ENCODING_AES_KEY, WeChatCallbacks
 
 TURN_TIMEOUT = 60.0
 

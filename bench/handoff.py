@@ -5,7 +5,7 @@ Chromium (the queue page open), then repeats: a customer on socket.io asks for a
 until the ticket's row appears on the open queue page (no reload); the agent opens the ticket,
 replies in the page, and we time until the customer's socket receives the reply.
 
-    .venv/bin/python bench/handoff.py [--rounds 20]
+    .venv/bin/python -m bench.handoff [--rounds 20]
 """
 
 from __future__ import annotations
@@ -18,24 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.ingestion import newest_model
-from bot.domain.auth import create_agent
 from bot.runtime.processes import assistant_processes, start_in_order
 from bot.settings import Settings
-from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
-from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
-
-
-async def add_agent(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            await create_agent(session, "bench", "Bench Agent", PASSWORD, "agent")
-    finally:
-        await engine.dispose()
+from testkit.agents import add_agent
+from testkit.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
 
 async def measure(settings: Settings, rounds: int) -> tuple[list[float], list[float]]:
@@ -78,7 +66,9 @@ async def measure(settings: Settings, rounds: int) -> tuple[list[float], list[fl
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.handoff", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-handoff-") as tmp:
@@ -92,7 +82,7 @@ def main() -> int:
             business_hours="00:00-23:59",
         )
         asyncio.run(upgrade(settings.database_url))
-        asyncio.run(add_agent(settings.database_url))
+        asyncio.run(add_agent(settings.database_url, "bench", "Bench Agent", PASSWORD))
         processes = assistant_processes(settings, newest_model(), work)
         start_in_order(processes, settings.startup_timeout)
         try:

@@ -9,7 +9,7 @@ Starts the whole assistant on a fresh SQLite database, then measures over REST, 
 
 Reports the median and p95 of each, and the ratio of the flooded answer to the lone one.
 
-    .venv/bin/python bench/hostile.py [--rounds 30]
+    .venv/bin/python -m bench.hostile [--rounds 30]
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingestion import newest_model
 from bot.runtime.processes import assistant_processes, start_in_order
@@ -90,7 +88,9 @@ def summary(name: str, values: list[float]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.hostile", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:

@@ -6,7 +6,7 @@ until the customer's message and the bot's replies are stored. The lag is measur
 moment the REST reply arrived (Rasa publishes a turn's events when it saves the tracker, just
 before it answers).
 
-    .venv/bin/python bench/ingestion.py [--database sqlite|postgresql|both] [--messages 200]
+    .venv/bin/python -m bench.ingestion [--database sqlite|postgresql|both] [--messages 200]
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
@@ -131,7 +129,9 @@ def run(kind: str, count: int, model: Path) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingestion", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--messages", type=int, default=200)
     args = parser.parse_args()

@@ -192,13 +192,17 @@ class Tfidf(InProcessMethod):
 
 
 class RasaSelector:
-    """Rasa's ResponseSelector, trained and queried by ``bench/rasa_selector.py`` in its venv."""
+    """Rasa's ResponseSelector, trained and queried by ``bench.rasa_selector`` in its venv.
+
+    ``module`` runs as ``python -m module`` from ``root`` (the repository's root).
+    """
 
     name = "response-selector"
 
-    def __init__(self, python: Path, script: Path, seed: int) -> None:
+    def __init__(self, python: Path, module: str, root: Path, seed: int) -> None:
         self.python = python
-        self.script = script
+        self.module = module
+        self.root = root
         self.seed = seed
 
     def run(self, corpus: Corpus, queries: Sequence[str]) -> Run:
@@ -209,12 +213,14 @@ class RasaSelector:
             train, asked, out = (directory / n for n in ("train.json", "queries.json", "out.json"))
             train.write_text(json.dumps({"entries": corpus.entries}), encoding="utf-8")
             asked.write_text(json.dumps(list(queries)), encoding="utf-8")
-            command = [str(self.python), str(self.script), "--seed", str(self.seed)]
+            command = [str(self.python), "-m", self.module, "--seed", str(self.seed)]
             command += ["--train", str(train), "--queries", str(asked), "--out", str(out)]
-            process = subprocess.run(command, capture_output=True, text=True, check=False)
+            process = subprocess.run(
+                command, cwd=self.root, capture_output=True, text=True, check=False
+            )
             if process.returncode != 0:
                 tail = " | ".join(process.stderr.strip().splitlines()[-3:])
-                raise MethodError(f"rasa_selector.py exited with {process.returncode}: {tail}")
+                raise MethodError(f"{self.module} exited with {process.returncode}: {tail}")
             output = json.loads(out.read_text(encoding="utf-8"))
         rankings = [Ranking(ids) for ids in output["predictions"]]
         return Run(output["train_seconds"], rankings, output["latency_ms"])

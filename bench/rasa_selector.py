@@ -1,8 +1,9 @@
 """Train Rasa 3.6's ResponseSelector on FAQ variants and rank the entries for queries.
 
-Runs in the Rasa environment (``.venv-rasa``, Python 3.10); ``bench/retrieval.py`` calls it::
+Runs in the Rasa environment (``.venv-rasa``, Python 3.10), from the repository's root;
+``bench.retrieval`` calls it::
 
-    .venv-rasa/bin/python bench/rasa_selector.py --train train.json --queries queries.json \\
+    .venv-rasa/bin/python -m bench.rasa_selector --train train.json --queries queries.json \\
         --out preds.json [--epochs 100] [--seed 13]
 
 ``train.json`` is ``{"entries": {"<id>": ["variant", ...]}}``, ``queries.json`` a list of texts.
@@ -158,7 +159,9 @@ def run(entries: dict[str, list[str]], queries: list[str], epochs: int, seed: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.rasa_selector", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--train", type=Path, required=True, help='{"entries": {id: [variants]}}')
     parser.add_argument("--queries", type=Path, required=True, help="JSON list of query texts")
     parser.add_argument("--out", type=Path, required=True, help="where to write the predictions")

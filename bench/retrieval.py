@@ -3,7 +3,7 @@
 Run from the repository root (the full run takes a while; ``--quick`` is a check of about a
 minute on an idle machine)::
 
-    .venv/bin/python bench/retrieval.py [--data ../shared/eval-data] [--out bench/RESULTS.md]
+    .venv/bin/python -m bench.retrieval [--data ../shared/eval-data] [--out bench/RESULTS.md]
         [--seed 13] [--ks 1,5,20,all] [--draws 5] [--skip-rasa] [--rasa-all]
         [--max-queries N] [--quick]
 
@@ -34,10 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.evaldata import (  # noqa: E402
+from bench.evaldata import (
     Corpus,
     Example,
     IntentSplit,
@@ -49,7 +46,7 @@ from bench.evaldata import (  # noqa: E402
     sample,
     split_intents,
 )
-from bench.methods import (  # noqa: E402
+from bench.methods import (
     DenseKnn,
     FaqSearch,
     Method,
@@ -57,19 +54,20 @@ from bench.methods import (  # noqa: E402
     RasaSelector,
     Tfidf,
 )
-from bench.scoring import (  # noqa: E402
+from bench.scoring import (
     Escalation,
     Quality,
     choose_threshold,
     escalation,
     latency_percentiles,
 )
-from faq_index import Embedder, SearchSettings  # noqa: E402
+from faq_index import Embedder, SearchSettings
 
+REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "eval-data"
 DEFAULT_OUT = REPO / "bench" / "RESULTS.md"
 RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
-RASA_SCRIPT = REPO / "bench" / "rasa_selector.py"
+RASA_MODULE = "bench.rasa_selector"
 RASA_KS = (1, 5, 20)
 HELD_OUT_SHARE = 0.2
 IN_SCOPE_TARGET = 0.85
@@ -440,7 +438,12 @@ def latency_section(
 def header(args: argparse.Namespace, scale: Scale, load_seconds: float, report: Report) -> None:
     interpreter = os.path.relpath(sys.executable)
     command = shlex.join(
-        [interpreter if not interpreter.startswith("..") else sys.executable, *sys.argv]
+        [
+            interpreter if not interpreter.startswith("..") else sys.executable,
+            "-m",
+            "bench.retrieval",
+            *sys.argv[1:],
+        ]
     )
     overrides = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("FAQ_"))
     settings = SearchSettings().model_dump(exclude={"index_dir"})
@@ -504,7 +507,9 @@ def parse_ks(text: str) -> list[int | None]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.retrieval", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the eval-data folder")
     parser.add_argument("--out", type=Path, help=f"Markdown report (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=13)
@@ -553,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             Tfidf("tfidf", ngram_range=(1, 2), sublinear_tf=True),
         ]
         if with_rasa and use_rasa and (k in RASA_KS or args.rasa_all):
-            methods.append(RasaSelector(RASA_PYTHON, RASA_SCRIPT, args.seed))
+            methods.append(RasaSelector(RASA_PYTHON, RASA_MODULE, REPO, args.seed))
         return methods
 
     report = Report()

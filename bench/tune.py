@@ -1,6 +1,6 @@
 """Choose faq_index's decision thresholds (and, optionally, fusion weights) on development queries.
 
-    python bench/tune.py [--queries FILE ...] [--dialogue bench/dialogue_messages.yml]
+    .venv/bin/python -m bench.tune [--queries FILE ...] [--dialogue bench/dialogue_messages.yml]
         [--index var/faq_index] [--search-weights] [--write-results]
 
 The queries are written by us for the shipped FAQ: ``bench/shop_queries.yml`` (questions as an
@@ -35,10 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.tuning import (  # noqa: E402
+from bench.tuning import (
     DEFAULT_QUERIES,
     TARGETS,
     UTILITY,
@@ -53,7 +50,9 @@ from bench.tuning import (  # noqa: E402
     read_queries,
     top1,
 )
-from faq_index import FaqSearcher, SearchSettings  # noqa: E402
+from faq_index import FaqSearcher, SearchSettings
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -156,7 +155,7 @@ def report(searcher: FaqSearcher, observed: list[Observed], choices: dict[str, C
         )
     lines = [
         "## Shop FAQ: decision thresholds on our development queries",
-        f"- Command: `{' '.join(['.venv/bin/python', 'bench/tune.py', *sys.argv[1:]])}`",
+        f"- Command: `{' '.join(['.venv/bin/python', '-m', 'bench.tune', *sys.argv[1:]])}`",
         f"- Date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}; index version "
         f"{searcher.version} ({len(searcher.index.entries)} entries of `data/faq`)",
         f"- Queries (rows per file and split): {data}. Holdout rows are never chosen on.",
@@ -211,7 +210,9 @@ def write_section(path: Path, text: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tune", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--queries", type=Path, nargs="+", default=DEFAULT_QUERIES)
     parser.add_argument(
         "--dialogue",

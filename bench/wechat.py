@@ -7,7 +7,7 @@ and English) once over REST and once over WeChat, in alternation, each from a ne
 The WeChat time runs from sending the signed, encrypted callback to having checked the reply's
 signature and decrypted it.
 
-    .venv/bin/python bench/wechat.py [--limit 120]
+    .venv/bin/python -m bench.wechat [--limit 120]
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.ingestion import newest_model
 from bot.runtime.chat import send
 from bot.runtime.processes import assistant_processes, start_in_order
 from bot.settings import Settings
 from bot.store.migrate import upgrade
 from faq_index.sources import load_sources
-from tests.support.fake_wechat import (
+from testkit.fake_wechat import (
     APP_ID,
     APP_SECRET,
     ENCODING_AES_KEY,
@@ -70,7 +68,9 @@ def ask_wechat(settings: Settings, wechat: WeChatCallbacks, text: str, msg_id: i
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.wechat", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--limit", type=int, default=120)
     args = parser.parse_args()
     wechat = WeChatCallbacks(encoding_aes_key=ENCODING_AES_KEY)

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestServer
 
 from connectors.wechat_mp.client import CustomerServiceClient
 from connectors.wechat_mp.state import MemoryState
-from tests.support.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
+from testkit.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
 
 
 @pytest.fixture

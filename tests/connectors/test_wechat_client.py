@@ -9,7 +9,7 @@ import pytest
 from connectors.refusals import Undeliverable, undeliverable_reason
 from connectors.wechat_mp.client import CustomerServiceClient, WeChatApiError, split_text
 from connectors.wechat_mp.state import MemoryState
-from tests.support.fake_wechat import APP_ID
+from testkit.fake_wechat import APP_ID
 
 
 async def test_the_token_is_fetched_once_and_reused(client, fake):

@@ -19,7 +19,7 @@ from connectors.wechat_mp.endpoint import (
     WeChatConfig,
 )
 from connectors.wechat_mp.state import MemoryState
-from tests.support.fake_wechat import (
+from testkit.fake_wechat import (
     APP_ID,
     APP_SECRET,
     ENCODING_AES_KEY,

@@ -19,11 +19,11 @@ from bot.runtime.chat import send
 from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
 from bot.settings import Settings
 from bot.store.migrate import upgrade
-from tests.support.fake_wechat import APP_ID as WECHAT_APP_ID
-from tests.support.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
-from tests.support.fake_wechat import ENCODING_AES_KEY as WECHAT_AES_KEY
-from tests.support.fake_wechat import TOKEN as WECHAT_TOKEN
-from tests.support.fake_wechat import FakeWeChat, ThreadedFakeWeChat
+from testkit.fake_wechat import APP_ID as WECHAT_APP_ID
+from testkit.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
+from testkit.fake_wechat import ENCODING_AES_KEY as WECHAT_AES_KEY
+from testkit.fake_wechat import TOKEN as WECHAT_TOKEN
+from testkit.fake_wechat import FakeWeChat, ThreadedFakeWeChat
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,9 +17,9 @@ import uuid
 
 import pytest
 
+from testkit.agents import add_agent, unique_username
+from testkit.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 from tests.integration.conftest import Assistant
-from tests.support.agents import add_agent, unique_username
-from tests.support.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
+from testkit.agents import add_agent
 from tests.integration.conftest import Assistant
-from tests.support.agents import add_agent
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import uuid
 import pytest
 
 from bot.domain.identity import sign
+from testkit.agents import add_agent
+from testkit.customers import Customer
 from tests.integration.conftest import IDENTITY_SECRET, Assistant
 from tests.integration.test_handoff import PASSWORD, Console, texts
-from tests.support.agents import add_agent
-from tests.support.customers import Customer
 
 pytestmark = pytest.mark.integration
 

@@ -16,15 +16,15 @@ from sqlalchemy import select
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Customer, Identity
 from connectors.wechat_mp.crypto import sign
-from tests.integration.conftest import Assistant
-from tests.integration.test_handoff import PASSWORD, Console, until
-from tests.support.agents import add_agent
-from tests.support.fake_wechat import (
+from testkit.agents import add_agent
+from testkit.fake_wechat import (
     ENCODING_AES_KEY,
     TOKEN,
     ThreadedFakeWeChat,
     WeChatCallbacks,
 )
+from tests.integration.conftest import Assistant
+from tests.integration.test_handoff import PASSWORD, Console, until
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 
 from connectors.widget_session import widget_sender_id
 from faq_index import load_index
+from testkit.customers import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.conftest import Assistant
-from tests.support.customers import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
@@ -164,8 +164,8 @@ async def test_the_history_is_only_for_the_holder_of_the_conversation_id(assista
 async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(
     page, assistant: Assistant
 ):
+    from testkit.agents import add_agent
     from tests.integration.test_handoff import PASSWORD, Console
-    from tests.support.agents import add_agent
 
     await add_agent(assistant.settings.database_url, "li.na", "Li Na", PASSWORD)
 

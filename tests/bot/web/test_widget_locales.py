@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.settings import Settings
 from bot.web.app import create_app
 from faq_index.chinese import Script, detect_script, to_traditional
-from tests.support.customers import CHROMIUM, CHROMIUM_ARGS
+from testkit.customers import CHROMIUM, CHROMIUM_ARGS
 from vocabulary import locale_from_tag
 
 WIDGET = Path(__file__).resolve().parents[3] / "bot" / "web" / "widget" / "static" / "widget.js"

@@ -1,4 +1,4 @@
-"""Agents for the tests that sign in to the console."""
+"""Agents in the application database, for tests and benchmarks that sign in to the console."""
 
 from __future__ import annotations
 

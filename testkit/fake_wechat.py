@@ -1,8 +1,8 @@
-"""A fake of WeChat's API server on loopback, for the connector's tests.
+"""A fake of WeChat's API server on loopback, for the connector's tests and the benchmarks.
 
 It follows WeChat's documented protocol for what the connector uses: ``GET /cgi-bin/token``
 (client_credential grant) and ``POST /cgi-bin/message/custom/send``, with errcode answers.
-Tests script failures (an errcode or an HTTP status for the next calls), expire the token,
+Callers script failures (an errcode or an HTTP status for the next calls), expire the token,
 and read what was sent.
 """
 
@@ -85,7 +85,7 @@ class FakeWeChat:
 
 
 class ThreadedFakeWeChat:
-    """The fake served from its own thread and event loop (for tests of other processes)."""
+    """The fake served from its own thread and event loop, for other processes to call."""
 
     def __init__(self, fake: FakeWeChat, port: int = 0) -> None:
         self.fake = fake
