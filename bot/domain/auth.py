@@ -151,11 +151,12 @@ async def _record(session: AsyncSession, username: str, address: str) -> _Attemp
 
 
 async def _recent(session: AsyncSession, key: str) -> int:
-    return await session.scalar(
+    count = await session.scalar(
         select(func.count())
         .select_from(LoginAttempt)
         .where(LoginAttempt.key == key, LoginAttempt.at >= _now() - ATTEMPT_WINDOW)
     )
+    return count or 0
 
 
 async def _forget(session: AsyncSession, attempt: _Attempt) -> None:
@@ -258,7 +259,7 @@ async def signed_in(session: AsyncSession, token: str | None) -> SignedIn | None
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
 async def sign_out(session: AsyncSession, token: str | None) -> None:

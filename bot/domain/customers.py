@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from bot.store.models import Conversation, Customer, Identity, IdentityKind, Int
 async def resolve_conversation(
     session: AsyncSession,
     sender_id: str,
-    metadata: Mapping | None,
+    metadata: Mapping[str, Any] | None,
     channel: str | None,
     when: datetime,
     identity_secret: str,
@@ -44,7 +45,7 @@ async def resolve_conversation(
         if conversation is not None and conversation.customer_id != customer.id:
             await _move(session, conversation, customer)
     elif conversation is not None:
-        customer = await session.get(Customer, conversation.customer_id)
+        customer = await session.get_one(Customer, conversation.customer_id)
     else:
         kind = IdentityKind.WECHAT if channel == "wechat" else IdentityKind.VISITOR
         customer = await _identified(session, kind, sender_id, verified=False)
@@ -60,9 +61,11 @@ async def resolve_conversation(
             async with session.begin_nested():  # the action server may create it at once
                 session.add(conversation)
         except IntegrityError:
-            conversation = await session.scalar(
-                select(Conversation).where(Conversation.sender_id == sender_id)
-            )
+            conversation = (
+                await session.scalars(
+                    select(Conversation).where(Conversation.sender_id == sender_id)
+                )
+            ).one()
     elif channel and not conversation.channel:
         conversation.channel = channel
     return conversation
@@ -88,8 +91,8 @@ async def _identified(
                 )
             return customer
         except IntegrityError:
-            identity = await session.scalar(found)
-    return await session.get(Customer, identity.customer_id)
+            identity = (await session.scalars(found)).one()
+    return await session.get_one(Customer, identity.customer_id)
 
 
 async def _move(session: AsyncSession, conversation: Conversation, target: Customer) -> None:
@@ -110,7 +113,7 @@ async def _move(session: AsyncSession, conversation: Conversation, target: Custo
             await session.execute(
                 update(model).where(model.customer_id == source_id).values(customer_id=target.id)
             )
-        source = await session.get(Customer, source_id)
+        source = await session.get_one(Customer, source_id)
         target.first_seen = min(filter(None, [target.first_seen, source.first_seen]), default=None)
         target.last_seen = max(filter(None, [target.last_seen, source.last_seen]), default=None)
         target.language = target.language or source.language

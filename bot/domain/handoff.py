@@ -32,9 +32,10 @@ class Promise(StrEnum):
 async def agents_online(session: AsyncSession, within_seconds: float) -> int:
     """Agents whose console reported in the last ``within_seconds``."""
     since = datetime.now(UTC) - timedelta(seconds=within_seconds)
-    return await session.scalar(
+    count = await session.scalar(
         select(func.count()).select_from(Agent).where(Agent.active, Agent.last_seen_at >= since)
     )
+    return count or 0
 
 
 async def promise(session: AsyncSession, settings: Settings) -> Promise:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from vocabulary import MetadataKey
 
@@ -42,7 +43,7 @@ def sign(customer_id: str, secret: str) -> str:
     return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
 
 
-def verify(metadata: Mapping | None, secret: str) -> VerifiedCustomer | None:
+def verify(metadata: Mapping[str, Any] | None, secret: str) -> VerifiedCustomer | None:
     """The customer that ``metadata`` proves, or None (no secret, no id, a bad signature)."""
     if not secret or not isinstance(metadata, Mapping):
         return None

@@ -12,9 +12,9 @@ retention period from all four.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import MetaData, Table, delete, select
+from sqlalchemy import CursorResult, Delete, MetaData, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.domain.profiles import profile_document
@@ -101,6 +101,12 @@ async def delete_customer(
     return senders
 
 
+async def _delete(session: AsyncSession, statement: Delete) -> int:
+    """Run a DELETE; how many rows it removed."""
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount
+
+
 async def purge(
     session: AsyncSession, tracker: AsyncEngine | None, days: int, now: datetime | None = None
 ) -> dict[str, int]:
@@ -123,10 +129,10 @@ async def purge(
                 await connection.execute(
                     delete(events).where(events.c.timestamp < cutoff.timestamp())
                 )
-    interactions = await session.execute(delete(Interaction).where(Interaction.timestamp < cutoff))
-    dead_letters = await session.execute(delete(DeadLetter).where(DeadLetter.created_at < cutoff))
-    conversations = await session.execute(
-        delete(Conversation).where(Conversation.last_message_at < cutoff)
+    interactions = await _delete(session, delete(Interaction).where(Interaction.timestamp < cutoff))
+    dead_letters = await _delete(session, delete(DeadLetter).where(DeadLetter.created_at < cutoff))
+    conversations = await _delete(
+        session, delete(Conversation).where(Conversation.last_message_at < cutoff)
     )
     has_conversations = (
         select(Conversation.id).where(Conversation.customer_id == Customer.id).exists()
@@ -140,8 +146,8 @@ async def purge(
         await session.execute(delete(Identity).where(Identity.customer_id.in_(gone)))
         await session.execute(delete(Customer).where(Customer.id.in_(gone)))
     return {
-        "conversations": conversations.rowcount,
-        "interactions": interactions.rowcount,
+        "conversations": conversations,
+        "interactions": interactions,
         "customers": len(gone),
-        "dead_letters": dead_letters.rowcount,
+        "dead_letters": dead_letters,
     }

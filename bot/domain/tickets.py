@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.customers import resolve_conversation
@@ -70,11 +71,12 @@ class TooManyTickets(TicketError):
     """New tickets from this conversation or address are refused for a while."""
 
 
-async def _opened_within_hour(session: AsyncSession, *where) -> int:
+async def _opened_within_hour(session: AsyncSession, *where: ColumnElement[bool]) -> int:
     since = now() - timedelta(hours=1)
-    return await session.scalar(
+    count = await session.scalar(
         select(func.count()).select_from(Ticket).where(Ticket.created_at >= since, *where)
     )
+    return count or 0
 
 
 async def check_limits(
@@ -95,9 +97,9 @@ async def open_ticket(
     sender_id: str,
     reason: EscalationReason,
     question: str | None,
-    candidates: Sequence[Mapping] | None,
+    candidates: Sequence[Mapping[str, Any]] | None,
     channel: str | None,
-    metadata: Mapping | None,
+    metadata: Mapping[str, Any] | None,
     identity_secret: str,
     limits: TicketLimits | None = None,
 ) -> tuple[Ticket, bool]:

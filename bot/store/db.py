@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -36,7 +37,7 @@ def is_sqlite(url: str | URL) -> bool:
     return async_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str | URL, **options) -> AsyncEngine:
+def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     """An async engine; SQLite files get WAL mode, foreign keys and a busy timeout."""
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -48,7 +49,7 @@ def create_engine(url: str | URL, **options) -> AsyncEngine:
     return _create_async_engine(parsed, pool_pre_ping=True, **options)
 
 
-def _sqlite_pragmas(connection, _record) -> None:
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     # WAL lets readers (the console, the CLI) work while Rasa and the ingestion worker write.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
 from bot.store.db import create_engine
 
@@ -22,12 +23,12 @@ def alembic_config() -> Config:
     return config
 
 
-async def _run(url: str | URL, step, revision: str) -> None:
+async def _run(url: str | URL, step: Callable[[Config, str], None], revision: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
 
-            def run(sync_connection) -> None:
+            def run(sync_connection: Connection) -> None:
                 config = alembic_config()
                 config.attributes["connection"] = sync_connection
                 step(config, revision)

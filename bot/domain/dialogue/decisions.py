@@ -103,7 +103,7 @@ def rating_in(text: str, entities: Iterable[Mapping[str, Any]] = ()) -> int | No
     for entity in entities:
         if entity.get("entity") == RATING_ENTITY:
             try:
-                value = int(float(entity.get("value")))
+                value = int(float(entity.get("value")))  # type: ignore[arg-type]  # None: TypeError below
             except (TypeError, ValueError):
                 return None
             return value if 1 <= value <= 5 else None

@@ -4,6 +4,7 @@ or, for ``alembic revision --autogenerate`` by a developer, on ``DATABASE_URL``.
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -15,7 +16,7 @@ from bot.store.models import Base, UtcDateTime
 target_metadata = Base.metadata
 
 
-def _render_item(kind: str, item, autogen_context):
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[False]:
     # Migrations must not import the models: our column types are written as plain SQLAlchemy.
     if kind == "type" and isinstance(item, UtcDateTime):
         return "sa.DateTime(timezone=True)"
