@@ -88,14 +88,14 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# Static checks, configured in pyproject.toml. Types: once per Python environment, faq_index
-# (and vocabulary) with .venv's libraries, the connectors with those of Rasa's venv, where they
-# run. Contracts: the import rules of the architecture (import-linter reads the code, imports
+# Static checks, configured in pyproject.toml. Types: once per Python environment, faq_index,
+# vocabulary and bot's lower layers (settings, store, domain) with .venv's libraries, the
+# connectors with those of Rasa's venv, where they run. Contracts: the import rules of the architecture (import-linter reads the code, imports
 # nothing).
 check: typecheck contracts
 
 typecheck: $(VENV)/.installed $(RASA_VENV)/.installed
-	$(PY) -m mypy faq_index vocabulary
+	$(PY) -m mypy faq_index vocabulary bot/settings bot/store bot/domain
 	$(PY) -m mypy --python-executable $(RASA_VENV)/bin/python connectors
 
 contracts: $(VENV)/.installed

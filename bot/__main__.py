@@ -15,6 +15,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.domain.insights import InsightsFilter
     from bot.store.models import Customer
 
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("name", help="user name (letters, digits, '.', '-', '_')")
     add.add_argument("--role", choices=["agent", "admin"], default="agent")
     add.add_argument("--display-name", help="the name customers see (default: the user name)")
+    report = commands.add_parser("report", help="how well the assistant serves customers")
+    _report_arguments(report)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -77,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agents":
         password = sys.stdin.readline().rstrip("\r\n")
         return asyncio.run(_add_agent(settings, args.name, args.display_name, password, args.role))
+    if args.command == "report":
+        from bot.domain.insights import InsightsError, parse_filter
+
+        try:
+            flt = parse_filter(args.start, args.end, args.group, args.channel, args.language)
+        except InsightsError as exc:
+            report.error(str(exc))  # exit status 2
+        return asyncio.run(_report(settings, flt, args.json))
     if args.command == "purge":
         if not settings.retention_days:
             print("RETENTION_DAYS is 0: everything is kept, nothing purged", file=sys.stderr)
@@ -94,6 +105,30 @@ def _customer_key_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["conversation", "shop", "wechat"],
         help="what KEY is; needed when KEY names different customers as different kinds",
     )
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The report's dates and filters; checked by bot.domain.insights (bad ones: exit status 2)."""
+    parser.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", required=True, help="last day (inclusive)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--group", help="also each day or week: day, week")
+    parser.add_argument("--channel", help="only conversations from: widget, wechat, other")
+    parser.add_argument("--language", help="only conversations in: en, zh, zh-TW, zh-HK")
+
+
+async def _report(settings: Settings, flt: InsightsFilter, as_json: bool) -> int:
+    from bot.domain.insights import insights, render_text
+    from bot.store.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            document = await insights(session, flt, settings.hours)
+    finally:
+        await engine.dispose()
+    print(json.dumps(document, ensure_ascii=False, indent=2) if as_json else render_text(document))
+    return 0
 
 
 async def _find_for_command(

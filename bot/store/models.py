@@ -326,3 +326,19 @@ class DeadLetter(Base):
     data: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(500))  # "ExceptionType: message"
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class KnowledgeGapDismissal(Base):
+    """A knowledge gap (a group of unanswered questions) agents dealt with: dismissed, or
+    accepted into the FAQ; either way it is not shown again (see :mod:`bot.domain.knowledge_gaps`).
+    """
+
+    __tablename__ = "knowledge_gap_dismissals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The normalised text of the group's central question.
+    group_key: Mapped[str] = mapped_column(String(500), unique=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # "dismissed" or "accepted"
+    question: Mapped[str] = mapped_column(Text)  # the central question, as a customer wrote it
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

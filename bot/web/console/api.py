@@ -35,7 +35,7 @@ from bot.domain.tickets import (
     resolve,
 )
 from bot.store.models import Customer, Ticket
-from bot.web.console import dead_letters
+from bot.web.console import dead_letters, gaps, insights
 from bot.web.console.errors import Handler, NotFound, json_errors, read_json_body
 from bot.web.console.inputs import (
     BadInput,
@@ -297,6 +297,11 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/customers/{customer_id}/export", export_customer_data),
     ("GET", "/api/dead-letters", dead_letters.list_api),
     ("POST", "/api/dead-letters/{letter_id}/discard", dead_letters.discard_api),
+    ("GET", "/api/insights", insights.api),
+    ("GET", "/api/gaps", gaps.list_api),
+    ("POST", "/api/gaps/variants", gaps.variants_api),
+    ("POST", "/api/gaps/entry", gaps.entry_api),
+    ("POST", "/api/gaps/dismiss", gaps.dismiss_api),
 ]
 
 

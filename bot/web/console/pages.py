@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot.domain.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
-from bot.web.console import dead_letters, live
+from bot.web.console import dead_letters, gaps, live
 from bot.web.console.api import set_login_csrf_cookie, set_session_cookie
 from bot.web.console.inputs import BadInput, parse_id
 from bot.web.console.locales import html_lang, locale_label
@@ -153,4 +153,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/events", live.events)
     app.router.add_get(dead_letters.PAGE_PATH, dead_letters.page)
     app.router.add_post("/console/dead-letters/{letter_id}/discard", dead_letters.discard_form)
+    app.router.add_get(gaps.PAGE_PATH, gaps.page)
+    app.router.add_post("/console/gaps/action", gaps.action_form)
     app.router.add_static("/console/static", HERE / "static", append_version=False)

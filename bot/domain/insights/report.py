@@ -1,0 +1,144 @@
+"""The insights report: every figure of a range, its days or weeks, agents and FAQ entries.
+
+:func:`insights` answers ``python -m bot report`` and ``GET /api/insights`` alike, as one
+JSON-ready document (a stable contract: keys are added, never renamed):
+
+- the range and filters: ``from``, ``to`` (dates, inclusive), ``timezone``, ``business_hours``,
+  ``group``, ``channel``, ``language``, ``agent``;
+- the figures of the whole range, at the top level (integer counts such as ``conversations``,
+  ``conversations_with_questions``, ``bot_resolved``, ``handed_over``, ``answered``,
+  ``clarified``, ``not_found``, ``tickets``, ``ratings``; rates and averages as numbers or
+  ``null``; times as ``{"count", "mean", "median", "p90"}`` in seconds);
+- ``series``: the same figures for each day or week (``[]`` without ``group``), each row what the
+  report over that row's dates alone would say (so conversations active on several days are
+  counted on each, and rows need not add up to the total);
+- ``agents`` (ticket figures per agent), ``faq_entries``, ``waiting_now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.insights.conversations import ConversationFigures, conversation_figures, share
+from bot.domain.insights.faq_entries import faq_entry_figures
+from bot.domain.insights.filters import InsightsFilter
+from bot.domain.insights.periods import Period, periods, whole
+from bot.domain.insights.questions import QuestionFigures, question_figures
+from bot.domain.insights.tickets import Durations, TicketFigures, ticket_figures, waiting_now
+from bot.settings.hours import BusinessHours
+
+
+def conversation_part(c: ConversationFigures) -> dict[str, Any]:
+    return {
+        "conversations": c.conversations,
+        "conversations_with_questions": c.conversations_with_questions,
+        "bot_resolved": c.bot_resolved,
+        "handed_over": c.handed_over,
+        "unresolved": c.unresolved,
+        "bot_resolution_rate": c.bot_resolution_rate,
+        "handoff_rate": c.handoff_rate,
+        "handoffs_by_reason": dict(sorted(c.handoffs_by_reason.items())),
+        "handoff_rate_by_reason": {
+            reason: share(count, c.conversations_with_questions)
+            for reason, count in sorted(c.handoffs_by_reason.items())
+        },
+        "customers": c.customers,
+        "new_customers": c.new_customers,
+        "returning_customers": c.returning_customers,
+        "customer_messages": c.customer_messages,
+    }
+
+
+def question_part(q: QuestionFigures) -> dict[str, Any]:
+    return {**asdict(q), "helpful_share": q.helpful_share}
+
+
+def ticket_part(t: TicketFigures) -> dict[str, Any]:
+    def times(seconds: list[float]) -> dict[str, Any]:
+        return asdict(Durations.of(seconds))
+
+    return {
+        "tickets": t.tickets,
+        "tickets_by_reason": dict(sorted(t.by_reason.items())),
+        "tickets_replied": t.replied,
+        "tickets_resolved": t.resolved,
+        "tickets_resolved_without_reply": t.resolved_without_reply,
+        "tickets_reopened": t.reopened,
+        "tickets_active": t.active,
+        "first_response_seconds": times(t.first_response),
+        "first_response_business_seconds": times(t.first_response_business),
+        "resolution_seconds": times(t.resolution),
+        "resolution_business_seconds": times(t.resolution_business),
+        "ratings_asked": t.ratings_asked,
+        "ratings": len(t.ratings),
+        "satisfaction_average": t.satisfaction_average,
+        "satisfaction_distribution": t.satisfaction_distribution,
+    }
+
+
+async def _figures(
+    session: AsyncSession, flt: InsightsFilter, chosen: list[Period], hours: BusinessHours
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The figures of each period in ``chosen``, and the agents' over them all."""
+    conversations = await conversation_figures(session, flt, chosen)
+    questions = await question_figures(session, flt, chosen)
+    tickets, agents = await ticket_figures(session, flt, chosen, hours)
+    rows = [
+        {
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            **conversation_part(c),
+            **question_part(q),
+            **ticket_part(t),
+        }
+        for period, c, q, t in zip(chosen, conversations, questions, tickets, strict=True)
+    ]
+    agent_rows = [
+        {"id": a.agent_id, "username": a.username, "name": a.name, **ticket_part(a.figures)}
+        for a in agents
+    ]
+    return rows, agent_rows
+
+
+async def insights(
+    session: AsyncSession,
+    flt: InsightsFilter,
+    hours: BusinessHours,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Every figure of the report ``flt`` asks for (see the module's docstring).
+
+    Args:
+        session: a session on the application database (only read).
+        flt: dates, grouping and filters.
+        hours: business hours; their time zone (``BUSINESS_TIMEZONE``) sets the calendar.
+        now: the instant of the ``waiting_now`` figures (default: now).
+
+    Returns:
+        The report as a JSON-ready dict.
+    """
+    zone = hours.timezone
+    everything = whole(flt, zone)
+    (total,), agents = await _figures(session, flt, [everything], hours)
+    series = (await _figures(session, flt, periods(flt, zone), hours))[0] if flt.group else []
+    entries = await faq_entry_figures(session, flt, everything)
+    waiting = await waiting_now(session, flt, hours, now or datetime.now(UTC))
+    return {
+        "from": flt.start.isoformat(),
+        "to": flt.end.isoformat(),
+        "timezone": zone.key,
+        "business_hours": hours.text,
+        "group": flt.group.value if flt.group else None,
+        "channel": flt.channel.value if flt.channel else None,
+        "language": flt.language,
+        "agent": flt.agent_id,
+        **{key: value for key, value in total.items() if key not in ("from", "to")},
+        "series": series,
+        "agents": agents,
+        "faq_entries": [asdict(entry) for entry in entries],
+        "waiting_now": asdict(waiting),
+    }

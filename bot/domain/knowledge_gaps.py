@@ -1,0 +1,335 @@
+"""Knowledge gaps: what customers asked that the FAQ did not answer, grouped by meaning.
+
+A question is a gap when the bot found nothing for it (``faq_decision`` ``escalate``), when
+the customer said the answer to it did not help, or when it went to people (a ticket's
+question). Gaps are embedded with the FAQ's own model and grouped by cosine similarity
+(:func:`cluster`), biggest groups first; each group carries examples, counts, languages and the
+FAQ entries nearest to its central question. A group agents dismissed, or accepted into the FAQ,
+is remembered by its key (:func:`group_key`, the normalised central question) and not shown
+again.
+
+>>> async with sessions() as session:  # doctest: +SKIP
+...     groups = await knowledge_gaps(session, lookup, start, end)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.faq_lookup import FaqLookup
+from bot.domain.knowledge import Addition, KnowledgeError, add_to_faq
+from bot.store.models import Direction, FaqAddition, Interaction, KnowledgeGapDismissal, Ticket
+from faq_index import Embedder, QueryError, detect_language
+from vocabulary import base_language
+
+NOT_FOUND = "not_found"
+NOT_HELPFUL = "not_helpful"
+HANDOFF = "handoff"
+DISMISSED = "dismissed"
+ACCEPTED = "accepted"
+# Cosine similarity at which two questions count as the same question (all-MiniLM-L6-v2:
+# paraphrases score about 0.55-0.9, different questions of one shop below 0.5).
+SIMILARITY_THRESHOLD = 0.55
+EXAMPLES = 5
+NEAREST = 3
+MAX_KEY_CHARS = 500
+MAX_QUESTIONS = 5000  # the newest ones in the range; older ones wait for a narrower range
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One question the bot could not answer."""
+
+    text: str
+    language: str  # "en" or "zh"
+    source: str  # NOT_FOUND, NOT_HELPFUL or HANDOFF
+    conversation_id: int
+    at: datetime
+
+
+@dataclass
+class GapGroup:
+    """Questions that mean the same, with the question nearest their centroid first."""
+
+    key: str
+    questions: list[Gap]
+    nearest: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def central(self) -> Gap:
+        return self.questions[0]
+
+    def summary(self) -> dict[str, Any]:
+        """The group as the console shows it."""
+        texts: list[str] = []
+        for gap in self.questions:
+            if gap.text not in texts:
+                texts.append(gap.text)
+        return {
+            "key": self.key,
+            "question": self.central.text,
+            "count": len(self.questions),
+            "conversations": len({gap.conversation_id for gap in self.questions}),
+            "examples": texts[:EXAMPLES],
+            "questions": texts,
+            "languages": _counts(gap.language for gap in self.questions),
+            "sources": _counts(gap.source for gap in self.questions),
+            "last_at": max(gap.at for gap in self.questions).isoformat(),
+            "nearest": self.nearest,
+        }
+
+
+def _counts(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def group_key(text: str) -> str:
+    """The stable key of a group: its central question, normalised.
+
+    >>> group_key("  Can I pay with  PayPal?? ")
+    'can i pay with paypal'
+    >>> group_key("能用支付宝吗？")
+    '能用支付宝吗'
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    words = re.sub(r"[^\w]+", " ", folded).split()
+    return " ".join(words)[:MAX_KEY_CHARS]
+
+
+def _language(text: str, locale: str | None) -> str:
+    language = base_language(locale) if locale else None
+    return language if language in ("en", "zh") else detect_language(text)
+
+
+async def unanswered_questions(session: AsyncSession, start: datetime, end: datetime) -> list[Gap]:
+    """The questions of ``[start, end)`` the bot could not answer, oldest first, each once per
+    conversation."""
+    found: dict[tuple[int, str], Gap] = {}
+
+    def keep(gap: Gap) -> None:
+        if gap.text.strip():
+            found.setdefault((gap.conversation_id, group_key(gap.text)), gap)
+
+    in_range = (Interaction.timestamp >= start, Interaction.timestamp < end)
+    customer = Interaction.direction == Direction.CUSTOMER.value
+    not_found = await session.execute(
+        select(
+            Interaction.text,
+            Interaction.language,
+            Interaction.conversation_id,
+            Interaction.timestamp,
+        )
+        .where(*in_range, customer, Interaction.faq_decision == "escalate")
+        .order_by(Interaction.timestamp.desc(), Interaction.id.desc())
+        .limit(MAX_QUESTIONS)
+    )
+    for text, locale, conversation, at in not_found.all():
+        keep(Gap(text or "", _language(text or "", locale), NOT_FOUND, conversation, at))
+    for verdict in (
+        await session.scalars(
+            select(Interaction)
+            .where(*in_range, customer, Interaction.feedback == NOT_HELPFUL)
+            .limit(MAX_QUESTIONS)
+        )
+    ).all():
+        asked = await session.scalar(
+            select(Interaction)
+            .where(
+                Interaction.conversation_id == verdict.conversation_id,
+                Interaction.id < verdict.id,
+                customer,
+                Interaction.faq_id.is_not(None),
+            )
+            .order_by(Interaction.id.desc())
+            .limit(1)
+        )
+        if asked is not None and asked.text:
+            language = _language(asked.text, asked.language)
+            keep(Gap(asked.text, language, NOT_HELPFUL, asked.conversation_id, asked.timestamp))
+    tickets = await session.execute(
+        select(Ticket.question, Ticket.conversation_id, Ticket.created_at)
+        .where(Ticket.created_at >= start, Ticket.created_at < end, Ticket.question.is_not(None))
+        .order_by(Ticket.created_at.desc())
+        .limit(MAX_QUESTIONS)
+    )
+    for text, conversation, at in tickets.all():
+        keep(Gap(text or "", _language(text or "", None), HANDOFF, conversation, at))
+    return sorted(found.values(), key=lambda gap: (gap.at, gap.text))
+
+
+def cluster(vectors: np.ndarray, threshold: float = SIMILARITY_THRESHOLD) -> list[list[int]]:
+    """Group the rows of ``vectors`` (unit vectors) by meaning, deterministically.
+
+    Average-linkage agglomeration: the two groups whose mean pairwise cosine is highest are
+    merged while it is at least ``threshold``.
+
+    Returns:
+        The groups as lists of row numbers, biggest first (then by their first row); within a
+        group the row nearest its centroid comes first, then the others in order.
+
+    >>> v = np.array([[1, 0], [0.96, 0.28], [0, 1]], dtype=np.float32)
+    >>> cluster(v, 0.9)
+    [[0, 1], [2]]
+    """
+    count = len(vectors)
+    if count == 0:
+        return []
+    similarity = np.asarray(vectors, dtype=np.float64) @ np.asarray(vectors, dtype=np.float64).T
+    groups: list[list[int]] = [[row] for row in range(count)]
+    # sums[i, j]: the total similarity between groups i and j
+    sums = similarity.copy()
+    alive = np.ones(count, dtype=bool)
+    sizes = np.ones(count)
+    while alive.sum() > 1:
+        means = sums / np.outer(sizes, sizes)
+        means[~alive, :] = -np.inf
+        means[:, ~alive] = -np.inf
+        np.fill_diagonal(means, -np.inf)
+        best = int(np.argmax(means))
+        a, b = divmod(best, count)
+        if means[a, b] < threshold:
+            break
+        a, b = min(a, b), max(a, b)
+        groups[a].extend(groups[b])
+        groups[b] = []
+        sums[a, :] += sums[b, :]
+        sums[:, a] += sums[:, b]
+        sizes[a] += sizes[b]
+        alive[b] = False
+    found = []
+    for members in (sorted(group) for group in groups if group):
+        centroid = similarity[np.ix_(members, members)].mean(axis=1)
+        centre = members[int(np.argmax(centroid))]
+        found.append([centre, *(row for row in members if row != centre)])
+    return sorted(found, key=lambda group: (-len(group), min(group)))
+
+
+async def dismissed_keys(session: AsyncSession) -> set[str]:
+    """The keys of the groups agents dismissed or accepted."""
+    return set((await session.scalars(select(KnowledgeGapDismissal.group_key))).all())
+
+
+async def dismiss(
+    session: AsyncSession,
+    key: str,
+    question: str,
+    agent_id: int | None,
+    outcome: str = DISMISSED,
+) -> None:
+    """Remember that agents dealt with the group ``key``; it is not shown again."""
+    if key in await dismissed_keys(session):
+        return
+    session.add(
+        KnowledgeGapDismissal(
+            group_key=key[:MAX_KEY_CHARS],
+            outcome=outcome,
+            question=question,
+            agent_id=agent_id,
+            created_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+
+
+async def embed(lookup: FaqLookup, texts: list[str]) -> np.ndarray:
+    """``texts`` embedded off the event loop by the model the FAQ index was built with (the one
+    the web service's searcher holds already: :meth:`Embedder.load` caches it)."""
+    searcher = await lookup.searcher()
+    embedder = await asyncio.to_thread(Embedder.load, searcher.index.model)
+    onnx_cache = searcher.settings.onnx_cache_dir or None
+    return await asyncio.to_thread(embedder.encode, texts, 64, onnx_cache)
+
+
+def group(gaps: list[Gap], vectors: np.ndarray, threshold: float) -> list[GapGroup]:
+    """``gaps`` grouped by their ``vectors``, biggest groups first."""
+    groups = []
+    for members in cluster(vectors, threshold):
+        questions = [gaps[row] for row in members]
+        groups.append(GapGroup(group_key(questions[0].text), questions))
+    return groups
+
+
+async def knowledge_gaps(
+    session: AsyncSession,
+    lookup: FaqLookup,
+    start: datetime,
+    end: datetime,
+    threshold: float = SIMILARITY_THRESHOLD,
+) -> list[GapGroup]:
+    """The groups of unanswered questions of ``[start, end)`` nobody dealt with yet, biggest
+    first, each with its nearest FAQ entries.
+
+    Raises:
+        OSError, ValueError: the FAQ index cannot be loaded.
+    """
+    gaps = await unanswered_questions(session, start, end)
+    if not gaps:
+        return []
+    vectors = await embed(lookup, [gap.text for gap in gaps])
+    done = await dismissed_keys(session)
+    groups = [found for found in group(gaps, vectors, threshold) if found.key not in done]
+    for found in groups:
+        try:
+            found.nearest = await lookup.search(found.central.text, top_k=NEAREST)
+        except QueryError:  # too long or nothing searchable: no neighbours to show
+            found.nearest = []
+    return groups
+
+
+async def accept(
+    session: AsyncSession,
+    sources: Sequence[str | Path],
+    found: GapGroup,
+    entry_id: str,
+    agent_id: int | None,
+    answer: str | None = None,
+    category: str | None = None,
+) -> list[FaqAddition]:
+    """Teach the FAQ the group's questions, through "Add to FAQ" (:func:`add_to_faq`): as new
+    questions of the entry ``entry_id``, or, given an ``answer``, as a new entry of that id in
+    the central question's language (questions in another language are left out). The group
+    then counts as dealt with. The caller rebuilds the index.
+
+    Returns:
+        The stored additions, in order.
+
+    Raises:
+        KnowledgeError: no question of the group applies (an unknown entry, an id taken, an
+            entry without the questions' language).
+    """
+    added: list[FaqAddition] = []
+    first_error: KnowledgeError | None = None
+    texts: list[tuple[str, str]] = []
+    for gap in found.questions:
+        if (gap.text, gap.language) not in texts:
+            texts.append((gap.text, gap.language))
+    if answer is not None:
+        language = found.central.language
+        texts = [(text, lang) for text, lang in texts if lang == language]
+        first = Addition("entry", entry_id, language, texts[0][0], answer, category)
+        added.append(await add_to_faq(session, sources, first, agent_id))
+        texts = texts[1:]
+    for text, language in texts:
+        try:
+            variant = Addition("variant", entry_id, language, text)
+            added.append(await add_to_faq(session, sources, variant, agent_id))
+        except KnowledgeError as exc:
+            first_error = first_error or exc
+    if not added:
+        raise first_error or KnowledgeError("the group has no question to add")
+    await dismiss(session, found.key, found.central.text, agent_id, ACCEPTED)
+    return added
