@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from bot.store.models import Customer
 
 
+# Commands that read or change the application's data, on a database that must be migrated.
+DATA_COMMANDS = {"profile", "customers", "purge", "agents", "report"}
+
+
+async def _schema_is_current(settings: Settings) -> bool:
+    from bot.store.migrate import is_current
+
+    return await is_current(settings.database_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(upgrade(settings.database_url))
         return 0
+    if args.command in DATA_COMMANDS and not asyncio.run(_schema_is_current(settings)):
+        print(
+            "python -m bot: the database (DATABASE_URL) is not at the newest schema: run "
+            "`python -m bot migrate` first (`make run` does it at every start)",
+            file=sys.stderr,
+        )
+        return 2
     if args.command == "profile":
         return asyncio.run(_print_profile(settings, args.key, args.by, args.json))
     if args.command == "customers":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
 from bot.store.db import create_engine
@@ -46,3 +48,16 @@ async def upgrade(url: str | URL, revision: str = "head") -> None:
 async def downgrade(url: str | URL, revision: str) -> None:
     """Undo migrations down to ``revision`` (``base``: all of them)."""
     await _run(url, command.downgrade, revision)
+
+
+async def is_current(url: str | URL) -> bool:
+    """Whether the database has every migration applied (a new, empty one has none)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            applied = await connection.run_sync(
+                lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+            )
+    finally:
+        await engine.dispose()
+    return applied == set(ScriptDirectory.from_config(alembic_config()).get_heads())
