@@ -42,11 +42,16 @@ async def take_rows(session: AsyncSession, limit: int) -> list[BrokerRow]:
     bytes kept as lone surrogates for cleaning. PostgreSQL refuses such text when it is written.
     """
     sender, data = BrokerEvent.sender_id, BrokerEvent.data
-    if session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
         sender, data = cast(sender, LargeBinary), cast(data, LargeBinary)
-    result = await session.execute(
-        select(BrokerEvent.id, sender, data).order_by(BrokerEvent.id).limit(limit)
-    )
+    query = select(BrokerEvent.id, sender, data).order_by(BrokerEvent.id).limit(limit)
+    if not sqlite:
+        # Another worker's batch holds its rows until it commits: take the next ones instead,
+        # so that no event is stored twice (or set aside for the unique key it would break).
+        # On SQLite the batch's BEGIN IMMEDIATE already keeps other workers out.
+        query = query.with_for_update(skip_locked=True)
+    result = await session.execute(query)
     return [
         BrokerRow(row_id, None if raw is None else decode_payload(raw), decode_payload(payload))
         for row_id, raw, payload in result.all()

@@ -3,6 +3,7 @@ pages, escaped and redacted, and may discard them; other agents get 403, strange
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -86,7 +87,13 @@ async def test_agents_who_are_not_admins_get_403(client, sessions):
 async def test_an_admin_sees_a_hostile_payload_escaped_and_redacted(client, sessions):
     hostile = f'{{"event": "user", "text": "{ATTACK} mail li@example.com", "sender_id": "web-h1"'
     await publish_raw(sessions, "web-h1", hostile)  # not JSON: ingestion sets it aside
+    # Real ingestion sets it aside: this worker, or the app's own, which may have taken the row
+    # first (then this one finds none and the letter appears when the app's batch commits).
     await IngestionWorker(sessions, Ingestor(SECRET)).drain_once()
+    for _ in range(100):
+        if await remaining(sessions):
+            break
+        await asyncio.sleep(0.05)
     assert await remaining(sessions) == 1
     await sign_in(client, "ann")
 
