@@ -154,7 +154,7 @@ class Settings(BaseSettings):
         '10.0.0.1/32,10.0.1.0/24'
         """
         environment = {}
-        for name, field in type(self).model_fields.items():
+        for name in type(self).model_fields:
             value = getattr(self, name)
             if value is None:
                 continue
@@ -164,9 +164,18 @@ class Settings(BaseSettings):
                 value = str(value).lower()
             elif isinstance(value, tuple | list):
                 value = ",".join(str(item) for item in value)
-            alias = field.validation_alias
-            environment[alias if isinstance(alias, str) else name.upper()] = str(value)
+            environment[self.variable(name)] = str(value)
         return environment
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable that sets the field ``name``.
+
+        >>> Settings.variable("host"), Settings.variable("web_port")
+        ('BOT_HOST', 'WEB_PORT')
+        """
+        alias = cls.model_fields[name].validation_alias
+        return alias if isinstance(alias, str) else name.upper()
 
     @property
     def hours(self) -> BusinessHours:
