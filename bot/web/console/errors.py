@@ -93,22 +93,23 @@ def json_errors(handler: Handler) -> Handler:
     return handle
 
 
-async def _read(request: web.Request) -> bytes:
-    """The body, refused past :data:`MAX_BODY_BYTES` whether or not it says its length (a
-    chunked body does not)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise BodyTooLarge(MAX_BODY_BYTES, request.content_length)
+async def _read(request: web.Request, max_bytes: int) -> bytes:
+    """The body, refused past ``max_bytes`` whether or not it says its length (a chunked body
+    does not)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise BodyTooLarge(max_bytes, request.content_length)
     chunks: list[bytes] = []
     size = 0
-    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - size):
+    while chunk := await request.content.read(max_bytes + 1 - size):
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge(MAX_BODY_BYTES, size)
+        if size > max_bytes:
+            raise BodyTooLarge(max_bytes, size)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def read_json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, read at most :data:`MAX_BODY_BYTES` far and checked by
-    :func:`bot.web.console.inputs.parse_json_object`; raises :class:`BadInput` otherwise."""
-    return parse_json_object(await _read(request))
+async def read_json_body(request: web.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request's JSON object, read at most ``max_bytes`` far and checked by
+    :func:`bot.web.console.inputs.parse_json_object`; raises :class:`BodyTooLarge` or
+    :class:`BadInput` otherwise."""
+    return parse_json_object(await _read(request, max_bytes))

@@ -21,7 +21,8 @@ from aiohttp import web
 from bot.domain.identity import verify
 from bot.domain.transcripts import ConversationOfAnother, transcript
 from bot.store.models import Direction, Interaction
-from bot.web.console.inputs import BadInput, parse_json_object
+from bot.web.console.errors import read_json_body
+from bot.web.console.inputs import BadInput, BodyTooLarge
 from bot.web.keys import SESSIONS, SETTINGS
 from bot.web.rate_limit import RateLimiter
 from connectors.widget_session import valid_secret, widget_sender_id
@@ -59,22 +60,15 @@ def _limit(request: web.Request) -> None:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, read no further than :data:`MAX_HISTORY_BODY_BYTES`."""
-    size, raw = request.content_length, b""
-    if size is None or size <= MAX_HISTORY_BODY_BYTES:  # a chunked body does not say
-        while len(raw) <= MAX_HISTORY_BODY_BYTES and (
-            chunk := await request.content.read(MAX_HISTORY_BODY_BYTES + 1 - len(raw))
-        ):
-            raw += chunk
-        size = len(raw)
-    if size > MAX_HISTORY_BODY_BYTES:
+    try:
+        return await read_json_body(request, MAX_HISTORY_BODY_BYTES)
+    except BodyTooLarge as exc:
         raise _refused(
             web.HTTPRequestEntityTooLarge,
             "the body is too large",
-            max_size=MAX_HISTORY_BODY_BYTES,
-            actual_size=size,
-        )
-    try:
-        return parse_json_object(raw)
+            max_size=exc.max_size,
+            actual_size=exc.actual_size,
+        ) from None
     except BadInput as exc:
         raise _refused(web.HTTPBadRequest, str(exc)) from None
 
