@@ -151,7 +151,7 @@ class OutboxDelivery:
                         .where(OutboxMessage.id.in_(present), OutboxMessage.delivered_at.is_(None))
                         .values(delivered_at=now)
                     )
-                current = await session.get(OutboxMessage, row.id)
+                current = await session.get_one(OutboxMessage, row.id)
                 if current.id in present:
                     delivered += 1
                     continue

@@ -62,7 +62,7 @@ DECISION_SLOTS = {
 MAX_TEXT_CHARS = 10_000
 FOLLOW_INTENTS = ("subscribe", "unsubscribe")
 MESSAGE_EVENTS = ("user", "bot")
-CHANNEL_CHARS = Conversation.__table__.c.channel.type.length
+CHANNEL_CHARS = Conversation.channel.type.length
 TICKET_ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -101,7 +101,8 @@ def _text(value: object, limit: int = MAX_TEXT_CHARS) -> str | None:
 
 def _column_text(value: object, column: str) -> str | None:
     """``value`` as text cut to the interactions column's length (PostgreSQL would refuse more)."""
-    return None if value is None else str(value)[: Interaction.__table__.c[column].type.length]
+    length = Interaction.__table__.c[column].type.length  # type: ignore[attr-defined]
+    return None if value is None else str(value)[:length]
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -169,7 +170,7 @@ class Ingestor:
         return await self._slot(session, sender, clean)
 
     async def _message(
-        self, session: AsyncSession, sender_id: str, event: Mapping, key: str
+        self, session: AsyncSession, sender_id: str, event: Mapping[str, Any], key: str
     ) -> bool:
         if await session.scalar(select(Interaction.id).where(Interaction.event_key == key)):
             return False
@@ -180,7 +181,7 @@ class Ingestor:
         conversation = await resolve_conversation(
             session, sender_id, metadata, channel, when, self.identity_secret
         )
-        customer = await session.get(Customer, conversation.customer_id)
+        customer = await session.get_one(Customer, conversation.customer_id)
         text = _text(event.get("text"))
         interaction = Interaction(
             event_key=key,
@@ -211,7 +212,7 @@ class Ingestor:
         await session.flush()
         return True
 
-    async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping) -> bool:
+    async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping[str, Any]) -> bool:
         name, value = event.get("name"), event.get("value")
         if not isinstance(name, str) or (
             name not in DECISION_SLOTS and name not in ("faq_feedback", "language")
@@ -235,7 +236,7 @@ class Ingestor:
             if value not in LOCALES:
                 return False
             await session.execute(update(Interaction).where(*turn).values(language=value))
-            customer = await session.get(Customer, conversation.customer_id)
+            customer = await session.get_one(Customer, conversation.customer_id)
             customer.language = value
         elif name == "faq_feedback":
             if turn_start is None or not isinstance(value, str):

@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 RASA_EXCHANGE = "rasa-exchange"
 
 
-async def declare_queue(channel: aio_pika.abc.AbstractChannel, name: str):
+async def declare_queue(
+    channel: aio_pika.abc.AbstractChannel, name: str
+) -> aio_pika.abc.AbstractQueue:
     """The durable queue Rasa publishes to, bound to Rasa's exchange, as Rasa declares them."""
     exchange = await channel.declare_exchange(RASA_EXCHANGE, aio_pika.ExchangeType.FANOUT)
     queue = await channel.declare_queue(name, durable=True)
@@ -65,8 +67,8 @@ class RabbitMQIngestionWorker:
         self._interval = interval
         self._batch = batch
         self._stopping = asyncio.Event()
-        self._queue = None
-        self._connection = None
+        self._queue: aio_pika.abc.AbstractQueue | None = None
+        self._connection: aio_pika.abc.AbstractConnection | None = None
         self._quarantine = Quarantine("rabbitmq", redact_pii=ingestor.redact_pii)
         self.progress = Progress()
 
@@ -87,7 +89,9 @@ class RabbitMQIngestionWorker:
 
     async def drain_once(self) -> int:
         """Store and acknowledge up to one batch of messages; how many were taken."""
-        messages = []
+        if self._queue is None:
+            raise RuntimeError("not connected to RabbitMQ: drain_once runs inside run()")
+        messages: list[aio_pika.abc.AbstractIncomingMessage] = []
         while len(messages) < self._batch:
             message = await self._queue.get(no_ack=False, fail=False)
             if message is None:

@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import LargeBinary, cast, delete, func, select
+from sqlalchemy import ColumnElement, LargeBinary, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.models import BrokerEvent
@@ -41,8 +41,9 @@ async def take_rows(session: AsyncSession, limit: int) -> list[BrokerRow]:
     text that is not UTF-8: there the columns are read as bytes and decoded here, undecodable
     bytes kept as lone surrogates for cleaning. PostgreSQL refuses such text when it is written.
     """
-    sender, data = BrokerEvent.sender_id, BrokerEvent.data
     sqlite = session.get_bind().dialect.name == "sqlite"
+    sender: ColumnElement[Any] = BrokerEvent.sender_id.expression
+    data: ColumnElement[Any] = BrokerEvent.data.expression
     if sqlite:
         sender, data = cast(sender, LargeBinary), cast(data, LargeBinary)
     query = select(BrokerEvent.id, sender, data).order_by(BrokerEvent.id).limit(limit)
@@ -90,7 +91,7 @@ class IngestionWorker:
     async def pending(self) -> int:
         """Events waiting in the broker table."""
         async with self._sessions() as session:
-            return await session.scalar(select(func.count()).select_from(BrokerEvent))
+            return (await session.scalar(select(func.count()).select_from(BrokerEvent))) or 0
 
     async def drain_once(self) -> int:
         """Store and delete up to one batch of broker rows; the number of rows consumed.

@@ -158,3 +158,10 @@ async def test_a_message_that_keeps_crashing_the_worker_is_set_aside_in_the_end(
         "RuntimeError: cannot store this event"
     ]
     assert [i["text"] for i in (await timeline(sessions, "web-r4"))["interactions"]] == ["fine"]
+
+
+async def test_draining_before_connecting_says_so(sessions):
+    worker = RabbitMQIngestionWorker(sessions, Ingestor(SECRET), RABBITMQ_URL, "never-declared")
+    with pytest.raises(RuntimeError, match="not connected"):
+        await worker.drain_once()
+    assert await worker.pending() is None
