@@ -9,13 +9,15 @@ the best lexical matches and of the classifier's top classes) gets
   (the centroid smooths over variants: it helps most when an entry has few of them);
 - ``lexical``: the TF-IDF cosine (jieba words, character bigrams and characters, English stems)
   of the query with the entry's questions and answer taken together, best language;
-- ``classifier``: the probability a softmax regression over the embeddings gives it;
+- ``classifier``: the probability a softmax regression gives it: over the embeddings for
+  English, over the lexical features for Chinese (:mod:`faq_index.chinese_classifier`; the
+  default embedding model does not read Chinese);
 
 and ``score = wd * dense + wl * lexical + wc * classifier`` with weights chosen by the query's
 language (they sum to 1, so the score stays in [0, 1]). Entries are ranked by that score; the
 decision reads a ``confidence``, the same signals with other weights, tuned to tell questions the
 FAQ answers from questions it does not. The default embedding model is
-English-only, so Chinese queries lean on the lexical channel and English ones on the embeddings.
+English-only, so Chinese queries lean on the lexical features and English ones on the embeddings.
 Thresholds, also by language, then turn the best confidences into a decision: ``answer``,
 ``clarify`` or ``escalate``. Weights and thresholds were chosen on development data (bench/RESULTS.md).
 
@@ -237,7 +239,10 @@ class FaqSearcher:
         lexical_top = np.argsort(-lexical_entry)[:LEXICAL_CANDIDATES]
         candidates = np.union1d(index.variant_entry[dense_rows[0][dense_rows[0] >= 0]], lexical_top)
 
-        probabilities = index.classifier.probabilities(query_vector)
+        if language == "zh":  # the embeddings do not read Chinese; the lexical features do
+            probabilities = index.chinese_classifier.probabilities(searched)
+        else:
+            probabilities = index.classifier.probabilities(query_vector)
         classifier_rows = np.argsort(-probabilities)[:CLASSIFIER_CANDIDATES]
         candidates = np.union1d(candidates, classifier_rows)
         centroid_scores = snapshot.centroids @ query_vector[0]

@@ -34,7 +34,7 @@ class SearchSettings(BaseSettings):
     classifier_weight_en: float = Field(0.3, ge=0)
     dense_weight_zh: float = Field(0.15, ge=0)
     lexical_weight_zh: float = Field(0.85, ge=0)
-    classifier_weight_zh: float = Field(0.0, ge=0)
+    classifier_weight_zh: float = Field(0.15, ge=0)  # Chinese: faq_index.chinese_classifier
 
     # The decision looks at a confidence: the same signals fused with other weights. Ranking
     # wants the signals that tell neighbouring entries apart (the classifier); deciding whether
@@ -44,9 +44,9 @@ class SearchSettings(BaseSettings):
     decision_dense_weight_en: float = Field(0.5, ge=0)
     decision_lexical_weight_en: float = Field(0.33, ge=0)
     decision_classifier_weight_en: float = Field(0.17, ge=0)
-    decision_dense_weight_zh: float = Field(0.15, ge=0)
-    decision_lexical_weight_zh: float = Field(0.85, ge=0)
-    decision_classifier_weight_zh: float = Field(0.0, ge=0)
+    decision_dense_weight_zh: float = Field(0.1, ge=0)
+    decision_lexical_weight_zh: float = Field(0.45, ge=0)
+    decision_classifier_weight_zh: float = Field(0.45, ge=0)
 
     # answer: top confidence >= answer threshold and ahead of the runner-up's by the margin;
     # clarify: top confidence >= clarify threshold otherwise; escalate: below it.
@@ -55,13 +55,14 @@ class SearchSettings(BaseSettings):
     # right or with the right entry among the "did you mean" buttons, while at most 3% of the
     # questions get a wrong answer and at least 90% of the off-topic ones get "not found".
     # Chinese, which the English-only embedding model does not read, leans on the lexical
-    # channel alone and pays for that 90% with more "not found" (bench/RESULTS.md).
+    # channel and the Chinese entry classifier, and pays for that 90% with more "not found"
+    # than English (bench/RESULTS.md).
     answer_threshold_en: float = Field(0.35, ge=0, le=1)
     clarify_threshold_en: float = Field(0.32, ge=0, le=1)
     clarify_margin_en: float = Field(0.08, ge=0, le=1)
-    answer_threshold_zh: float = Field(0.26, ge=0, le=1)
-    clarify_threshold_zh: float = Field(0.26, ge=0, le=1)
-    clarify_margin_zh: float = Field(0.06, ge=0, le=1)
+    answer_threshold_zh: float = Field(0.21, ge=0, le=1)
+    clarify_threshold_zh: float = Field(0.19, ge=0, le=1)
+    clarify_margin_zh: float = Field(0.04, ge=0, le=1)
 
     # Queries and index builds are embedded by ONNX Runtime from an export of the model cached
     # here (shared by every index and process); empty: with PyTorch, slower (bench/RESULTS.md).

@@ -3,8 +3,9 @@
 Layout of an index directory::
 
     DIR/CURRENT                  the name of the version in use (replaced atomically)
-    DIR/versions/<version>/      meta.json, vectors.npy, dense.faiss, lexical.*, and head.npz
-                                 (the entry classifier, :data:`entry_classifier.FILE_NAME`)
+    DIR/versions/<version>/      meta.json, vectors.npy, dense.faiss, lexical.*, head.npz
+                                 (the entry classifier, :data:`entry_classifier.FILE_NAME`) and
+                                 chinese_head.* (:mod:`faq_index.chinese_classifier`)
 
 A version's name is a fingerprint of the entries, the model and the format: the same sources
 give the same version, and building it again is skipped. A build is written to a temporary
@@ -18,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -29,6 +31,7 @@ import faiss
 import numpy as np
 import opencc
 
+from faq_index.chinese_classifier import ChineseEntryClassifier
 from faq_index.embedding import DEFAULT_MODEL, Embedder
 from faq_index.entry_classifier import EntryClassifier
 from faq_index.errors import IndexNotFoundError
@@ -38,12 +41,14 @@ from faq_index.text import TOKENIZER_VERSION
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+# 4: the Chinese entry classifier (chinese_head.*).
+FORMAT_VERSION = 4
 KEEP_VERSIONS = 3
 # Exact search up to this many variants, HNSW above: up to here exact search of one query stays
 # fast, beyond it HNSW is many times faster at nearly the same recall (bench/ann.py, "Exact vs
 # approximate FAISS search" in bench/RESULTS.md).
 DEFAULT_ANN_THRESHOLD = 20_000
+_SENTENCE_END = re.compile("[。；！？!?;]")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class FaqIndex:
     dense: faiss.Index
     lexical: LexicalIndex
     classifier: EntryClassifier
+    chinese_classifier: ChineseEntryClassifier
 
     def __post_init__(self) -> None:
         self.by_id = {entry.id: entry for entry in self.entries}
@@ -129,6 +135,22 @@ def lexical_documents(entries: Sequence[FaqEntry]) -> list[tuple[int, str]]:
         for position, entry in enumerate(entries)
         for loc in entry.search_texts().values()
     ]
+
+
+def chinese_training_texts(entries: Sequence[FaqEntry]) -> tuple[list[str], list[int]]:
+    """What the Chinese entry classifier learns from: each entry's Chinese questions and the
+    sentences of its Chinese answer (customers use the answer's words too: 原路退回, 运单号),
+    in the form queries are searched, with the entry's position as the label."""
+    texts: list[str] = []
+    labels: list[int] = []
+    for position, entry in enumerate(entries):
+        chinese = entry.search_texts().get("zh")
+        if chinese is None:
+            continue
+        sentences = [s for s in _SENTENCE_END.split(chinese.answer) if len(s.strip()) >= 4]
+        texts.extend([*chinese.questions, *sentences])
+        labels.extend([position] * (len(chinese.questions) + len(sentences)))
+    return texts, labels
 
 
 def dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
@@ -215,6 +237,8 @@ def _write_version(
     LexicalIndex.build([text for _, text in lexical_documents(entries)]).save(directory)
     labels = np.fromiter((v.entry for v in variants), dtype=np.int64)
     EntryClassifier.train(vectors, labels, len(entries)).save(directory)
+    chinese_texts, chinese_labels = chinese_training_texts(entries)
+    ChineseEntryClassifier.train(chinese_texts, chinese_labels, len(entries)).save(directory)
     meta = {
         "format": FORMAT_VERSION,
         "version": version,
@@ -268,4 +292,5 @@ def load_index(index_dir: str | Path, version: str | None = None) -> FaqIndex:
         dense=faiss.read_index(str(directory / "dense.faiss")),
         lexical=LexicalIndex.load(directory),
         classifier=EntryClassifier.load(directory),
+        chinese_classifier=ChineseEntryClassifier.load(directory),
     )
