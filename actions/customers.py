@@ -18,7 +18,7 @@ async def known_customer(
 ) -> Customer | None:
     """The returning customer writing in ``sender_id``, or None (new, or no database)."""
     try:
-        verified = verify(metadata, services.settings.identity_secret.get_secret_value())
+        verified = verify(metadata, services.settings.privacy.identity_secret.get_secret_value())
         async with services.sessions() as session:
             return await returning_customer(session, sender_id, verified)
     except Exception as exc:  # a profile is a nicety: never let it break the conversation

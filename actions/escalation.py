@@ -81,13 +81,13 @@ async def escalate(
                 _candidates(tracker),
                 tracker.get_latest_input_channel(),
                 metadata,
-                settings.identity_secret.get_secret_value(),
+                settings.privacy.identity_secret.get_secret_value(),
                 TicketLimits(
-                    settings.tickets_per_conversation_per_hour,
-                    settings.tickets_per_address_per_hour,
+                    settings.handoff.tickets_per_conversation_per_hour,
+                    settings.handoff.tickets_per_address_per_hour,
                 ),
             )
-            expectation = await promise(session, settings)
+            expectation = await promise(session, settings.handoff)
     except TooManyTickets as exc:
         log.warning("no ticket for %s: %s", tracker.sender_id, exc)
         dispatcher.utter_message(response="utter_handoff_limited")
@@ -97,7 +97,9 @@ async def escalate(
         dispatcher.utter_message(response="utter_handoff_unavailable")
         return [SlotSet(Slot.PENDING_OFFER, None)]
     dispatcher.utter_message(
-        response=f"utter_handoff_{expectation}", hours=settings.business_hours, ticket=ticket.id
+        response=f"utter_handoff_{expectation}",
+        hours=settings.handoff.business_hours,
+        ticket=ticket.id,
     )
     return [
         SlotSet(Slot.HANDOFF_TICKET, str(ticket.id)),
@@ -117,7 +119,7 @@ async def handoff_turn(
     sessions, settings = services.sessions, services.settings
     try:
         async with sessions() as session:
-            state = await handoff_state(session, int(ticket_id), settings)
+            state = await handoff_state(session, int(ticket_id), settings.handoff)
     except Exception:  # unsure: stay quiet rather than talk over an agent
         log.exception("cannot check ticket %s; staying in handoff", ticket_id)
         state = HandoffState(with_people=True)
@@ -127,7 +129,7 @@ async def handoff_turn(
     if not tracker.get_slot(Slot.HANDOFF_ACKNOWLEDGED):
         dispatcher.utter_message(
             response=f"utter_handoff_ack_{state.promise or Promise.LATER}",
-            hours=settings.business_hours,
+            hours=settings.handoff.business_hours,
         )
         events.append(SlotSet(Slot.HANDOFF_ACKNOWLEDGED, True))
     return [*events, FollowupAction("action_listen")]

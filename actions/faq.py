@@ -145,7 +145,7 @@ async def answer_question(
             [{"id": m.id, "score": round(m.score, 4)} for m in result.matches],
         ),
     ]
-    if hand_over_when_not_found(not_found, services.settings.escalate_after_not_found):
+    if hand_over_when_not_found(not_found, services.settings.handoff.escalate_after_not_found):
         return found_nothing + await escalate(
             services, dispatcher, tracker, EscalationReason.NOT_FOUND
         )

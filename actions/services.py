@@ -27,7 +27,7 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        return cls(session_factory(create_engine(settings.database_url)), settings)
+        return cls(session_factory(create_engine(settings.database.database_url)), settings)
 
     async def close(self) -> None:
         """Dispose of the database engine (in the event loop that used it)."""

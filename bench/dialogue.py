@@ -67,15 +67,15 @@ class Stack:
     def send(self, sender: str, text: str, metadata: dict | None) -> float:
         """Send one message over REST; the round trip in seconds (a refusal is not an error:
         the tracker then lacks the message)."""
-        token = self.settings.rest_channel_token.get_secret_value()
+        token = self.settings.rasa.rest_channel_token.get_secret_value()
         started = time.perf_counter()
         with contextlib.suppress(urllib.error.HTTPError):
-            send(self.settings.rasa_url, sender, text, metadata=metadata, token=token)
+            send(self.settings.servers.rasa_url, sender, text, metadata=metadata, token=token)
         return time.perf_counter() - started
 
     def tracker(self, sender: str) -> dict:
-        token = urllib.parse.quote(self.settings.rasa_api_token.get_secret_value())
-        url = f"{self.settings.rasa_url}/conversations/{urllib.parse.quote(sender)}/tracker"
+        token = urllib.parse.quote(self.settings.rasa.rasa_api_token.get_secret_value())
+        url = f"{self.settings.servers.rasa_url}/conversations/{urllib.parse.quote(sender)}/tracker"
         with urllib.request.urlopen(f"{url}?token={token}", timeout=30) as response:
             return json.loads(response.read())
 
@@ -121,9 +121,9 @@ def running_stack(args: argparse.Namespace, work: Path, wechat_url: str = "") ->
         tickets_per_address_per_hour=100_000,  # one client plays every customer
         **wechat,
     )
-    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(upgrade(settings.database.database_url))
     processes = assistant_processes(settings, args.model, work)
-    start_in_order(processes, settings.startup_timeout)
+    start_in_order(processes, settings.supervision.startup_timeout)
     try:
         yield Stack(settings, processes)
     finally:
@@ -148,10 +148,10 @@ def run_channels(stack: Stack, subset: Sequence[data.Item]) -> dict[str, list]:
 
     print(f"  WeChat and socket.io: {len(subset)} items each", file=sys.stderr, flush=True)
     settings = stack.settings
-    wechat = WeChatDriver(settings.host, settings.rasa_port, stack.tracker)
+    wechat = WeChatDriver(settings.servers.host, settings.servers.rasa_port, stack.tracker)
     return {
         "WeChat (safe mode)": wechat.run(subset, stack.wait_turn),
-        "socket.io (widget)": run_socketio(settings.rasa_url, subset, stack.wait_turn),
+        "socket.io (widget)": run_socketio(settings.servers.rasa_url, subset, stack.wait_turn),
     }
 
 

@@ -34,14 +34,14 @@ async def measure(settings: Settings, rounds: int) -> tuple[list[float], list[fl
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context()  # one agent: the pages share the session cookie
         queue = await context.new_page()
-        await queue.goto(f"{settings.web_url}/console/login")
+        await queue.goto(f"{settings.servers.web_url}/console/login")
         await queue.get_by_label("User name").fill("bench")
         await queue.get_by_label("Password").fill(PASSWORD)
         await queue.get_by_role("button", name="Sign in").click()
         await queue.wait_for_url("**/console/")
         ticket_page = await context.new_page()
         for n in range(rounds):
-            async with Customer(settings.rasa_url) as customer:
+            async with Customer(settings.servers.rasa_url) as customer:
                 asked = time.perf_counter()
                 await customer.say("I want to talk to a human")
                 opened = await customer.hear("I've passed this to our team (ticket ")
@@ -50,7 +50,7 @@ async def measure(settings: Settings, rounds: int) -> tuple[list[float], list[fl
                 to_console.append(time.perf_counter() - asked)
 
                 opened_page = await ticket_page.goto(
-                    f"{settings.web_url}/console/tickets/{ticket_id}"
+                    f"{settings.servers.web_url}/console/tickets/{ticket_id}"
                 )
                 if opened_page is None or not opened_page.ok:
                     status = opened_page.status if opened_page else "no answer"
@@ -81,10 +81,10 @@ def main() -> int:
             database_url=f"sqlite:///{work / 'app.db'}",
             business_hours="00:00-23:59",
         )
-        asyncio.run(upgrade(settings.database_url))
-        asyncio.run(add_agent(settings.database_url, "bench", "Bench Agent", PASSWORD))
+        asyncio.run(upgrade(settings.database.database_url))
+        asyncio.run(add_agent(settings.database.database_url, "bench", "Bench Agent", PASSWORD))
         processes = assistant_processes(settings, newest_model(), work)
-        start_in_order(processes, settings.startup_timeout)
+        start_in_order(processes, settings.supervision.startup_timeout)
         try:
             to_console, to_customer = asyncio.run(measure(settings, args.rounds))
         finally:

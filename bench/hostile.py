@@ -42,11 +42,11 @@ OVERSIZED = "where is my parcel " * 5500  # about 100 kB
 
 def post(settings: Settings, body: bytes) -> int:
     request = urllib.request.Request(
-        f"{settings.rasa_url}/webhooks/rest/webhook",
+        f"{settings.servers.rasa_url}/webhooks/rest/webhook",
         data=body,
         headers={
             "Content-Type": "application/json",
-            "Authorization": f"Bearer {settings.rest_channel_token.get_secret_value()}",
+            "Authorization": f"Bearer {settings.rasa.rest_channel_token.get_secret_value()}",
         },
     )
     try:
@@ -102,9 +102,9 @@ def main() -> int:
             run_dir=work / "run",
             database_url=f"sqlite:///{work / 'app.db'}",
         )
-        asyncio.run(upgrade(settings.database_url))
+        asyncio.run(upgrade(settings.database.database_url))
         processes = assistant_processes(settings, newest_model(), work)
-        start_in_order(processes, settings.startup_timeout)
+        start_in_order(processes, settings.supervision.startup_timeout)
         try:
             for n in range(3):  # warm up NLU and the FAQ index
                 timed(settings, question(n), 200)

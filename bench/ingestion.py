@@ -59,13 +59,13 @@ async def stored_for(engine, sender: str) -> int:
 
 
 async def measure(settings: Settings, count: int) -> list[float]:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.database_url)
     lags, expected = [], 0
     sender = f"bench-{uuid.uuid4().hex[:8]}"
     try:
         for n in range(count):
             replies = await asyncio.to_thread(
-                send, settings.rasa_url, sender, MESSAGES[n % len(MESSAGES)]
+                send, settings.servers.rasa_url, sender, MESSAGES[n % len(MESSAGES)]
             )
             answered = time.perf_counter()
             expected += 1 + sum(1 for r in replies if r.get("text"))
@@ -116,9 +116,9 @@ def run(kind: str, count: int, model: Path) -> list[float]:
             run_dir=work / "run",
             database_url=database_url,
         )
-        asyncio.run(upgrade(settings.database_url))
+        asyncio.run(upgrade(settings.database.database_url))
         processes = assistant_processes(settings, model, work)
-        start_in_order(processes, settings.startup_timeout)
+        start_in_order(processes, settings.supervision.startup_timeout)
         try:
             return asyncio.run(measure(settings, count))
         finally:

@@ -53,7 +53,9 @@ def questions(limit: int) -> list[str]:
 def ask_wechat(settings: Settings, wechat: WeChatCallbacks, text: str, msg_id: int) -> bool:
     """One callback; whether a passive answer came back (else WeChat got ``success``)."""
     query, body = wechat.request(wechat.text(f"o{uuid.uuid4().hex[:27]}", text, str(msg_id)))
-    connection = http.client.HTTPConnection(settings.host, settings.rasa_port, timeout=10)
+    connection = http.client.HTTPConnection(
+        settings.servers.host, settings.servers.rasa_port, timeout=10
+    )
     try:
         connection.request(
             "POST", f"/webhooks/wechat/webhook?{urllib.parse.urlencode(query)}", body=body
@@ -92,15 +94,15 @@ def main() -> int:
             wechat_encoding_aes_key=ENCODING_AES_KEY,
             wechat_api_base_url=fake.url,
         )
-        asyncio.run(upgrade(settings.database_url))
+        asyncio.run(upgrade(settings.database.database_url))
         processes = assistant_processes(settings, newest_model(), work)
-        start_in_order(processes, settings.startup_timeout)
+        start_in_order(processes, settings.supervision.startup_timeout)
         try:
             asked = questions(args.limit)
             for n, text in enumerate(asked):
                 started = time.perf_counter()
-                token = settings.rest_channel_token.get_secret_value()
-                send(settings.rasa_url, f"rest-{uuid.uuid4().hex}", text, token=token)
+                token = settings.rasa.rest_channel_token.get_secret_value()
+                send(settings.servers.rasa_url, f"rest-{uuid.uuid4().hex}", text, token=token)
                 rest.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 passive += ask_wechat(settings, wechat, text, 10_000 + n)

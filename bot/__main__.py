@@ -26,7 +26,7 @@ DATA_COMMANDS = {"profile", "customers", "purge", "agents", "report"}
 async def _schema_is_current(settings: Settings) -> bool:
     from bot.store.migrate import is_current
 
-    return await is_current(settings.database_url)
+    return await is_current(settings.database.database_url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from bot.runtime.run import run_assistant
 
-        model = args.model or settings.rasa_model
+        model = args.model or settings.supervision.rasa_model
         if model is None:
             parser.error("give --model or set RASA_MODEL")
         return run_assistant(settings, model)
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
         web.run_app(
             create_app(settings),
-            host=settings.host,
-            port=settings.web_port,
+            host=settings.servers.host,
+            port=settings.servers.web_port,
             print=None,
             access_log_class=PathOnlyAccessLogger,
         )
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         from bot.store.migrate import upgrade
 
-        asyncio.run(upgrade(settings.database_url))
+        asyncio.run(upgrade(settings.database.database_url))
         return 0
     if args.command in DATA_COMMANDS and not asyncio.run(_schema_is_current(settings)):
         print(
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             report.error(str(exc))  # exit status 2
         return asyncio.run(_report(settings, flt, args.json))
     if args.command == "purge":
-        if not settings.retention_days:
+        if not settings.privacy.retention_days:
             print("RETENTION_DAYS is 0: everything is kept, nothing purged", file=sys.stderr)
             return 0
         return asyncio.run(_purge(settings))
@@ -138,10 +138,10 @@ async def _report(settings: Settings, flt: InsightsFilter, as_json: bool) -> int
     from bot.domain.insights import insights, render_text
     from bot.store.db import create_engine, session_factory
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.database_url)
     try:
         async with session_factory(engine)() as session:
-            document = await insights(session, flt, settings.hours)
+            document = await insights(session, flt, settings.handoff.hours)
     finally:
         await engine.dispose()
     print(json.dumps(document, ensure_ascii=False, indent=2) if as_json else render_text(document))
@@ -172,8 +172,8 @@ async def _add_agent(
     from bot.store.db import create_engine, session_factory
     from bot.store.migrate import upgrade
 
-    await upgrade(settings.database_url)
-    engine = create_engine(settings.database_url)
+    await upgrade(settings.database.database_url)
+    engine = create_engine(settings.database.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
             agent = await create_agent(session, name, display_name or name, password, role)
@@ -191,8 +191,8 @@ async def _customer_data(settings: Settings, action: str, key: str, by: str | No
     from bot.runtime.rasa_stores import tracker_store_engine
     from bot.store.db import create_engine, session_factory
 
-    engine = create_engine(settings.database_url)
-    tracker = await tracker_store_engine(settings) if action == "delete" else None
+    engine = create_engine(settings.database.database_url)
+    tracker = await tracker_store_engine(settings.database) if action == "delete" else None
     try:
         async with session_factory(engine)() as session, session.begin():
             customer, status = await _find_for_command(session, key, by)
@@ -217,17 +217,17 @@ async def _purge(settings: Settings) -> int:
     from bot.runtime.rasa_stores import tracker_store_engine
     from bot.store.db import create_engine, session_factory
 
-    engine = create_engine(settings.database_url)
-    tracker = await tracker_store_engine(settings)
+    engine = create_engine(settings.database.database_url)
+    tracker = await tracker_store_engine(settings.database)
     try:
         async with session_factory(engine)() as session, session.begin():
-            removed = await purge(session, tracker, settings.retention_days)
+            removed = await purge(session, tracker, settings.privacy.retention_days)
     finally:
         await engine.dispose()
         if tracker is not None:
             await tracker.dispose()
     print(
-        f"purged what was idle for over {settings.retention_days} days: "
+        f"purged what was idle for over {settings.privacy.retention_days} days: "
         + ", ".join(f"{count} {name}" for name, count in removed.items()),
         file=sys.stderr,
     )
@@ -238,7 +238,7 @@ async def _print_profile(settings: Settings, key: str, by: str | None, as_json: 
     from bot.domain.profiles import profile_document
     from bot.store.db import create_engine, session_factory
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.database_url)
     try:
         async with session_factory(engine)() as session:
             customer, status = await _find_for_command(session, key, by)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.tickets import ACTIVE
-from bot.settings import Settings
+from bot.settings import HandoffSettings
 from bot.store.models import Agent, Ticket
 
 
@@ -38,11 +38,11 @@ async def agents_online(session: AsyncSession, within_seconds: float) -> int:
     return count or 0
 
 
-async def promise(session: AsyncSession, settings: Settings) -> Promise:
+async def promise(session: AsyncSession, handoff: HandoffSettings) -> Promise:
     """What the bot may promise now (an agent counts as online while their console reports)."""
-    if not settings.hours.is_open():
+    if not handoff.hours.is_open():
         return Promise.CLOSED
-    online = await agents_online(session, settings.agent_online_seconds)
+    online = await agents_online(session, handoff.agent_online_seconds)
     return Promise.SOON if online else Promise.LATER
 
 
@@ -54,9 +54,11 @@ class HandoffState:
     promise: Promise | None = None
 
 
-async def handoff_state(session: AsyncSession, ticket_id: int, settings: Settings) -> HandoffState:
+async def handoff_state(
+    session: AsyncSession, ticket_id: int, handoff: HandoffSettings
+) -> HandoffState:
     """The state of the handoff that ticket ``ticket_id`` started."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None or ticket.status not in ACTIVE:
         return HandoffState(with_people=False)
-    return HandoffState(with_people=True, promise=await promise(session, settings))
+    return HandoffState(with_people=True, promise=await promise(session, handoff))

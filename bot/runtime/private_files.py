@@ -20,16 +20,16 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.runtime.rasa_stores import tracker_store_url
-from bot.settings import Settings
+from bot.settings import DatabaseSettings, Settings
 
 PRIVATE_UMASK = 0o077
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 
-def sqlite_files(settings: Settings) -> list[Path]:
+def sqlite_files(database: DatabaseSettings) -> list[Path]:
     """The SQLite database files of this configuration (application, tracker store)."""
     databases = []
-    for url in (make_url(settings.database_url), tracker_store_url(settings)):
+    for url in (make_url(database.database_url), tracker_store_url(database)):
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             databases.append(Path(url.database))
     return [db.with_name(db.name + suffix) for db in databases for suffix in SQLITE_SUFFIXES]
@@ -46,13 +46,13 @@ def _directories_up_to(path: Path, top: Path) -> list[Path]:
 def private_paths(settings: Settings, project: Path | None = None) -> list[Path]:
     """What :func:`tighten` changes, directories first."""
     project = project or Path.cwd()
-    files = sqlite_files(settings)
-    directories = [settings.run_dir.resolve()]
-    for path in [settings.run_dir, *files]:
-        start = path if path == settings.run_dir else path.parent
+    files, run_dir = sqlite_files(settings.database), settings.supervision.run_dir
+    directories = [run_dir.resolve()]
+    for path in [run_dir, *files]:
+        start = path if path == run_dir else path.parent
         directories += _directories_up_to(start, project)
     unique = list(dict.fromkeys(directories))
-    logs = sorted(settings.run_dir.iterdir()) if settings.run_dir.is_dir() else []
+    logs = sorted(run_dir.iterdir()) if run_dir.is_dir() else []
     return unique + [f.resolve() for f in files] + [p.resolve() for p in logs if p.is_file()]
 
 

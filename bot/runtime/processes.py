@@ -168,27 +168,21 @@ def _python_path() -> str:
 def wechat_env(settings: Settings) -> dict[str, str]:
     """What ``credentials.yml``'s WeChat section reads (Rasa needs every variable it names)."""
     return {
-        "WECHAT_TOKEN": settings.wechat_token.get_secret_value(),
-        "WECHAT_APP_ID": settings.wechat_app_id,
-        "WECHAT_APP_SECRET": settings.wechat_app_secret.get_secret_value(),
-        "WECHAT_ENCODING_AES_KEY": settings.wechat_encoding_aes_key.get_secret_value(),
-        "WECHAT_API_BASE_URL": settings.wechat_api_base_url,
-        "WECHAT_REPLAY_WINDOW": str(settings.wechat_replay_window),
-        "WECHAT_REPLY_DEADLINE": str(settings.wechat_reply_deadline),
-        "REDIS_URL": settings.redis_url.get_secret_value(),
+        **settings.wechat.environment(),
         # Without Redis, the retry ledger outlives a restart in this file.
-        "WECHAT_STATE_PATH": str(settings.run_dir / "wechat-state.db"),
+        "WECHAT_STATE_PATH": str(settings.supervision.run_dir / "wechat-state.db"),
     }
 
 
-def gate_env(settings: Settings) -> dict[str, str]:
-    """What ``credentials.yml``'s channels read for the input gate and the REST token, and the
-    bound on any request body Sanic reads before a handler sees it (its default is 100 MB)."""
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Rasa's section of the settings (its API token, read by ``connectors.launch``; the action
+    server's; the REST channel's; the input gate's bound), the identity secret its channels
+    verify customers with, and the bound on any request body Sanic reads before a handler sees
+    it (its default is 100 MB)."""
     return {
         "SANIC_REQUEST_MAX_SIZE": str(1024 * 1024),
-        "REST_CHANNEL_TOKEN": settings.rest_channel_token.get_secret_value(),
-        "MAX_MESSAGE_CHARS": str(settings.max_message_chars),
-        "IDENTITY_SECRET": settings.identity_secret.get_secret_value(),
+        **settings.rasa.environment(),
+        "IDENTITY_SECRET": settings.privacy.identity_secret.get_secret_value(),
     }
 
 
@@ -196,17 +190,17 @@ def proxy_env(settings: Settings) -> dict[str, str]:
     """``RASA_PROXIES_COUNT`` as Sanic's ``SANIC_PROXIES_COUNT``: behind that many proxies, Rasa's
     ``request.remote_addr`` (the socket.io channel's per-address ticket limit) is the client's
     address from ``X-Forwarded-For``. Unset at 0, so that an exported variable still applies."""
-    if not settings.rasa_proxies_count:
+    if not settings.rasa.rasa_proxies_count:
         return {}
-    return {"SANIC_PROXIES_COUNT": str(settings.rasa_proxies_count)}
+    return {"SANIC_PROXIES_COUNT": str(settings.rasa.rasa_proxies_count)}
 
 
 def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: Path) -> ServiceSpec:
     """``rasa run`` through ``connectors.launch``, which hands Rasa the API token from the
     environment (``RASA_API_TOKEN``) rather than from the command line."""
-    token = settings.rasa_api_token.get_secret_value()
+    token = settings.rasa.rasa_api_token.get_secret_value()
     command = [
-        str(settings.rasa_venv / "bin" / "python"),
+        str(settings.supervision.rasa_venv / "bin" / "python"),
         "-m",
         "connectors.launch",
         "run",
@@ -214,9 +208,9 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: P
         str(model),
         "--enable-api",
         "--interface",
-        settings.host,
+        settings.servers.host,
         "--port",
-        str(settings.rasa_port),
+        str(settings.servers.rasa_port),
         "--credentials",
         str(credentials),
         "--endpoints",
@@ -225,18 +219,16 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: P
     return ServiceSpec(
         name="rasa",
         command=command,
-        ready_url=f"{settings.rasa_url}/status?token={token}",
-        live_url=f"{settings.rasa_url}/",
-        log_path=settings.run_dir / "rasa.log",
+        ready_url=f"{settings.servers.rasa_url}/status?token={token}",
+        live_url=f"{settings.servers.rasa_url}/",
+        log_path=settings.supervision.run_dir / "rasa.log",
         env={
             "PYTHONPATH": _python_path(),  # for connectors/, named in credentials.yml
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
-            "RASA_API_TOKEN": token,  # read by connectors.launch
-            "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
             **rasa_store_endpoints(settings)[1],
             **wechat_env(settings),
-            **gate_env(settings),
+            **rasa_env(settings),
             **proxy_env(settings),
         },
     )
@@ -256,16 +248,16 @@ def action_server(settings: Settings) -> ServiceSpec:
             "--warm-up",
             "actions.faq:faq_searcher",  # ready once the FAQ model and index are loaded
             "--port",
-            str(settings.action_port),
+            str(settings.servers.action_port),
         ],
-        ready_url=f"{settings.action_url}/health",
-        log_path=settings.run_dir / "actions.log",
+        ready_url=f"{settings.servers.action_url}/health",
+        log_path=settings.supervision.run_dir / "actions.log",
         env={
             **settings.environment(),
-            "SANIC_HOST": settings.host,
+            "SANIC_HOST": settings.servers.host,
             "ACTION_SERVER_SANIC_WORKERS": "1",
             "PYTHONPATH": _python_path(),
-            "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
+            "ACTION_SERVER_TOKEN": settings.rasa.action_server_token.get_secret_value(),
         },
     )
 
@@ -274,8 +266,8 @@ def web_server(settings: Settings) -> ServiceSpec:
     return ServiceSpec(
         name="web",
         command=[sys.executable, "-m", "bot", "web"],
-        ready_url=f"{settings.web_url}/health",
-        log_path=settings.run_dir / "web.log",
+        ready_url=f"{settings.servers.web_url}/health",
+        log_path=settings.supervision.run_dir / "web.log",
         env={
             **settings.environment(),
             "PYTHONPATH": _python_path(),
@@ -286,9 +278,11 @@ def web_server(settings: Settings) -> ServiceSpec:
 def endpoints_for(settings: Settings, path: Path) -> Path:
     """Write a copy of the endpoints file for this run: its action server, tracker store and
     event broker (see :mod:`bot.runtime.rasa_stores`)."""
-    endpoints = yaml.safe_load(settings.endpoints_file.read_text(encoding="utf-8")) or {}
+    endpoints = (
+        yaml.safe_load(settings.supervision.endpoints_file.read_text(encoding="utf-8")) or {}
+    )
     endpoints["action_endpoint"] = {
-        "url": f"{settings.action_url}/webhook",
+        "url": f"{settings.servers.action_url}/webhook",
         "headers": dict(ACTION_SERVER_AUTH),
     }
     endpoints.update(rasa_store_endpoints(settings)[0])
@@ -300,8 +294,10 @@ def endpoints_for(settings: Settings, path: Path) -> Path:
 def credentials_for(settings: Settings, path: Path) -> Path:
     """Write a copy of the credentials file for this run, with the WeChat channel only when
     ``WECHAT_TOKEN`` is set. Secrets stay ``${VAR}`` references, read from Rasa's environment."""
-    credentials = yaml.safe_load(settings.credentials_file.read_text(encoding="utf-8")) or {}
-    if not settings.wechat_token.get_secret_value():
+    credentials = (
+        yaml.safe_load(settings.supervision.credentials_file.read_text(encoding="utf-8")) or {}
+    )
+    if not settings.wechat.wechat_token.get_secret_value():
         credentials.pop(WECHAT_CHANNEL, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(credentials), encoding="utf-8")

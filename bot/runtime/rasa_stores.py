@@ -17,17 +17,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from bot.settings import Settings
+from bot.settings import DatabaseSettings, Settings
 from bot.store.db import async_url
 
 TRACKER_PASSWORD_ENV = "RASA_TRACKER_DB_PASSWORD"
 BROKER_PASSWORD_ENV = "RASA_BROKER_PASSWORD"
 
 
-def tracker_store_url(settings: Settings) -> URL:
-    if settings.tracker_store_url:
-        return make_url(settings.tracker_store_url)
-    app = make_url(settings.database_url)
+def tracker_store_url(database: DatabaseSettings) -> URL:
+    if database.tracker_store_url:
+        return make_url(database.tracker_store_url)
+    app = make_url(database.database_url)
     if app.get_backend_name() == "sqlite":
         directory = Path(app.database or "var/app.db").parent
         return URL.create("sqlite", database=str(directory / "rasa_tracker.db"))
@@ -56,13 +56,13 @@ def _sql_endpoint(url: URL, password_env: str, env: dict[str, str]) -> dict:
 def rasa_store_endpoints(settings: Settings) -> tuple[dict, dict[str, str]]:
     """(endpoints.yml entries for the tracker store and event broker, env for Rasa)."""
     env: dict[str, str] = {}
-    tracker = _sql_endpoint(tracker_store_url(settings), TRACKER_PASSWORD_ENV, env)
-    app = make_url(settings.database_url)
-    if app.get_backend_name() != "sqlite" and not settings.tracker_store_url:
+    tracker = _sql_endpoint(tracker_store_url(settings.database), TRACKER_PASSWORD_ENV, env)
+    app = make_url(settings.database.database_url)
+    if app.get_backend_name() != "sqlite" and not settings.database.tracker_store_url:
         tracker["login_db"] = app.database  # Rasa creates the tracker database from there
-    amqp = settings.event_broker_url.get_secret_value()
+    amqp = settings.ingestion.event_broker_url.get_secret_value()
     if amqp:
-        broker = _pika_endpoint(make_url(amqp), settings.event_queue, env)
+        broker = _pika_endpoint(make_url(amqp), settings.ingestion.event_queue, env)
     else:
         broker = _sql_endpoint(app, BROKER_PASSWORD_ENV, env)
     return {"tracker_store": tracker, "event_broker": broker}, env
@@ -83,11 +83,11 @@ def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict:
     return config
 
 
-async def tracker_store_engine(settings: Settings):
+async def tracker_store_engine(database: DatabaseSettings):
     """An engine on Rasa's tracker store database, or None when Rasa has not created it yet."""
     from bot.store.db import create_engine
 
-    url = tracker_store_url(settings)
+    url = tracker_store_url(database)
     if url.get_backend_name() == "sqlite":
         if not Path(url.database).exists():
             return None

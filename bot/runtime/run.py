@@ -23,11 +23,11 @@ from bot.store.migrate import upgrade
 
 
 def _banner(settings: Settings) -> str:
-    url = settings.rasa_url
-    rest_token = settings.rest_channel_token.get_secret_value()
+    url = settings.servers.rasa_url
+    rest_token = settings.rasa.rest_channel_token.get_secret_value()
     wechat = (
         f"{url}/webhooks/wechat/webhook  (the Official Account's server URL)"
-        if settings.wechat_token.get_secret_value()
+        if settings.wechat.wechat_token.get_secret_value()
         else "off (set WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET to connect an account)"
     )
     return f"""
@@ -37,10 +37,10 @@ The shop assistant is running.
               (the token is REST_CHANNEL_TOKEN, or one made for this run)
   socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
   WeChat:     {wechat}
-  HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa_api_token.get_secret_value()})
-  Web:        {settings.web_url}/health
+  HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa.rasa_api_token.get_secret_value()})
+  Web:        {settings.servers.web_url}/health
   Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
-  Logs:       {settings.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
+  Logs:       {settings.supervision.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
 Press Ctrl-C to stop.
 """
 
@@ -53,7 +53,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
         return 2
     private_umask()  # whatever this process and the servers create is the owner's only
     try:
-        record, ended = claim(settings.run_dir)
+        record, ended = claim(settings.supervision.run_dir)
     except AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -62,10 +62,10 @@ def run_assistant(settings: Settings, model: Path) -> int:
     os.environ[RUN_ID_ENV] = record.run_id  # inherited by every process of this run
     tighten(settings)
     print("migrating the application database ...", flush=True)
-    asyncio.run(upgrade(settings.database_url))
-    processes = assistant_processes(settings, model, settings.run_dir)
-    log = RunLog(settings.run_dir / "supervisor.log", echo=_say)
-    supervisor = Supervisor(processes, settings, log, Guardian(), say=_say)
+    asyncio.run(upgrade(settings.database.database_url))
+    processes = assistant_processes(settings, model, settings.supervision.run_dir)
+    log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=_say)
+    supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=_say)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -91,21 +91,21 @@ def run_assistant(settings: Settings, model: Path) -> int:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
         supervisor.stop()
-        release(settings.run_dir, record)
+        release(settings.supervision.run_dir, record)
         _say("stopped.")
 
 
 def _chat_in_background(settings: Settings, stop: threading.Event) -> None:
     """The terminal chat runs in a thread: the main thread keeps supervising (and starting
     servers, whose parent-death signal is tied to it). Ctrl-D ends the chat and the run."""
-    token = settings.rest_channel_token.get_secret_value()
+    token = settings.rasa.rest_channel_token.get_secret_value()
 
     def chat() -> None:
         while not stop.is_set():
             try:
-                chat_in_terminal(settings.rasa_url, token)
+                chat_in_terminal(settings.servers.rasa_url, token)
             except OSError as exc:  # Rasa restarting: say so, and go on chatting
-                _say(f"(no answer: {exc}; see {settings.run_dir / 'supervisor.log'})")
+                _say(f"(no answer: {exc}; see {settings.supervision.run_dir / 'supervisor.log'})")
                 continue
             stop.set()
 

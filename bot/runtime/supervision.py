@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bot.runtime.guardian import Guardian
 from bot.runtime.processes import ManagedProcess, ProcessFailed, describe_exit
-from bot.settings import Settings
+from bot.settings import SupervisionSettings
 
 TICK_SECONDS = 0.1
 BACKOFF_BASE = 1.0  # seconds before the second restart within the window; then doubled
@@ -126,12 +126,12 @@ class ProbeSettings:
     startup_timeout: float
 
     @classmethod
-    def of(cls, settings: Settings) -> ProbeSettings:
+    def of(cls, supervision: SupervisionSettings) -> ProbeSettings:
         return cls(
-            settings.probe_interval,
-            settings.probe_timeout,
-            settings.probe_failures,
-            settings.startup_timeout,
+            supervision.probe_interval,
+            supervision.probe_timeout,
+            supervision.probe_failures,
+            supervision.startup_timeout,
         )
 
 
@@ -244,13 +244,13 @@ class Supervisor:
     def __init__(
         self,
         processes: list[ManagedProcess],
-        settings: Settings,
+        supervision: SupervisionSettings,
         log: RunLog,
         guardian: Guardian | None = None,
         say: Callable[[str], None] = print,
     ) -> None:
         self.processes = processes
-        self.settings = settings
+        self.supervision = supervision
         self.log = log
         self.guardian = guardian
         self.say = say
@@ -270,14 +270,14 @@ class Supervisor:
             process.start()
             if self.guardian is not None and process.pid is not None:
                 self.guardian.watch(process.pid)
-            process.wait_ready(self.settings.startup_timeout)
+            process.wait_ready(self.supervision.startup_timeout)
             self.log.record(process.name, f"started (pid {process.pid})")
         now = clock()
         self.watches = [
             Watch(
                 process,
-                ProbeSettings.of(self.settings),
-                RestartPolicy(self.settings.restart_limit, self.settings.restart_window),
+                ProbeSettings.of(self.supervision),
+                RestartPolicy(self.supervision.restart_limit, self.supervision.restart_window),
                 self.log,
                 self.executor,
                 self.guardian,

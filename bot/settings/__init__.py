@@ -1,147 +1,145 @@
-"""Application settings from environment variables, with defaults that work on a laptop."""
+"""Application settings from environment variables, with defaults that work on a laptop.
+
+One model in sections, each named for the part of the application that reads it
+(:mod:`bot.settings.sections`); every setting keeps its own variable (``WEB_PORT``,
+``DATABASE_URL``), and a keyword argument names it the same way, in lower case:
+
+>>> settings = Settings(web_port=8123, business_hours="Mon-Fri 09:00-18:00")
+>>> settings.servers.web_url, settings.handoff.business_hours
+('http://127.0.0.1:8123', 'Mon-Fri 09:00-18:00')
+>>> Settings(web_prot=8123)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings
+  Value error, 'web_prot' is not a setting ...
+"""
 
 from __future__ import annotations
 
-import re
-import secrets
-from pathlib import Path
-from typing import Annotated
+from typing import Any
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from bot.settings.hours import BusinessHours
+from bot.settings.section import Section
+from bot.settings.sections import (
+    DatabaseSettings,
+    HandoffSettings,
+    IngestionSettings,
+    PrivacySettings,
+    RasaSettings,
+    ServerSettings,
+    SupervisionSettings,
+    WebSettings,
+    WeChatSettings,
+)
 
-
-def _random_token() -> SecretStr:
-    return SecretStr(secrets.token_urlsafe(24))
+__all__ = [
+    "DatabaseSettings",
+    "HandoffSettings",
+    "IngestionSettings",
+    "PrivacySettings",
+    "RasaSettings",
+    "Section",
+    "ServerSettings",
+    "Settings",
+    "SupervisionSettings",
+    "WeChatSettings",
+    "WebSettings",
+]
 
 
 class Settings(BaseSettings):
-    """``Settings()`` reads the environment (and a ``.env`` file if present)."""
+    """``Settings()`` reads the environment (and a ``.env`` file if present); keyword arguments
+    take precedence over both. A section may also be given whole (``servers=ServerSettings()``),
+    which sets each of its fields."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # Errors never repeat what was given: it holds every secret.
+    model_config = SettingsConfigDict(env_file=".env", frozen=True, hide_input_in_errors=True)
 
-    host: str = Field("127.0.0.1", validation_alias="BOT_HOST")
-    rasa_port: int = 5005
-    action_port: int = 5055
-    # Protects Rasa's HTTP API; a random one is made per run when none is set.
-    rasa_api_token: SecretStr = Field(default_factory=lambda: _random_token())
-    # Rasa's REST channel is for servers: every call needs "Authorization: Bearer <token>";
-    # a random one is made per run when none is set (the terminal chat of `make run` uses it).
-    rest_channel_token: SecretStr = Field(default_factory=lambda: _random_token())
-    # Rasa calls the action server with "Authorization: Bearer <token>", and the action server
-    # refuses every other caller; a random one is made per run when none is set.
-    action_server_token: SecretStr = Field(default_factory=lambda: _random_token())
-    # The input gate (connectors/gate.py): longer customer messages are refused, before NLU,
-    # with a request to shorten them.
-    max_message_chars: int = Field(1000, ge=1, le=100_000)
-    rasa_model: Path | None = None
-    rasa_venv: Path = Path(".venv-rasa")
-    # Logs and the endpoints file of the running servers.
-    run_dir: Path = Path("var/run")
-    credentials_file: Path = Path("credentials.yml")
-    endpoints_file: Path = Path("endpoints.yml")
-    startup_timeout: float = 300.0
-    # Supervision (`python -m bot run`): each server is probed over HTTP every PROBE_INTERVAL
-    # seconds; PROBE_FAILURES probes in a row without any answer within PROBE_TIMEOUT seconds
-    # mean it is hung, and it is killed and restarted like a server that exited. After
-    # RESTART_LIMIT restarts of one server within RESTART_WINDOW seconds, the supervisor gives up.
-    probe_interval: float = Field(1.0, gt=0)
-    probe_timeout: float = Field(2.0, gt=0)
-    probe_failures: int = Field(3, ge=1)
-    restart_limit: int = Field(5, ge=1)
-    restart_window: float = Field(300.0, gt=0)
+    servers: ServerSettings = Field(default_factory=ServerSettings)
+    rasa: RasaSettings = Field(default_factory=RasaSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    wechat: WeChatSettings = Field(default_factory=WeChatSettings)
 
-    # The application database (customers, interactions; Rasa's SQL event broker writes its
-    # events table here too). postgresql://user:password@host:5432/name for production.
-    database_url: str = "sqlite:///var/app.db"
-    # Rasa's tracker store; empty: var/rasa_tracker.db beside a SQLite app database, or the
-    # database "<name>_tracker" on the same PostgreSQL server (Rasa creates it).
-    tracker_store_url: str = ""
-    web_port: int = 8000
-    # The reverse proxies in front of the web service (nginx, HAProxy), as addresses or CIDRs
-    # separated by commas ("127.0.0.1,10.0.0.0/8"). A request from one of them is counted as
-    # from the client X-Forwarded-For names (bot/web/client_address.py); empty: the header is
-    # ignored and every address is the connection's.
-    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = ()
-    # How many proxies stand in front of Rasa (one nginx: 1). Rasa (Sanic's PROXIES_COUNT) then
-    # takes the client's address that many entries from the right of X-Forwarded-For; Rasa must
-    # then be reachable only through them. 0: not set (an exported SANIC_PROXIES_COUNT still
-    # reaches Rasa), Rasa counts the connection's address.
-    rasa_proxies_count: int = Field(0, ge=0, le=16)
-    # Rasa's address as browsers reach it (the widget's socket.io); empty: RASA_URL's.
-    public_rasa_url: str = ""
-    # Empty: Rasa's SQL event broker writes into the application database. An amqp:// URL:
-    # Rasa publishes to RabbitMQ (its pika broker) and the worker consumes EVENT_QUEUE.
-    event_broker_url: SecretStr = SecretStr("")
-    event_queue: str = "shop_assistant_events"
-    # How often the ingestion worker looks for new events (seconds).
-    ingest_interval: float = Field(0.2, gt=0)
-    ingest_batch: int = Field(500, gt=0)
-    # /health answers 503 "degraded" when events wait and none was consumed for this long.
-    ingest_stall_seconds: float = Field(30.0, gt=0)
-    # HMAC-SHA256 key shared with the shop's server, which signs its customer ids with it;
-    # empty: no signature is valid and every web visitor stays anonymous.
-    identity_secret: SecretStr = SecretStr("")
-    # Escalation: the bot hands a conversation to people after this many "not found" in a row.
-    escalate_after_not_found: int = Field(2, ge=1)
-    # When people answer (see bot.domain.handoff): what the bot promises when it hands over.
-    business_hours: str = "09:00-21:00"
-    business_timezone: str = "Asia/Shanghai"
-    agent_online_seconds: float = Field(60.0, gt=0)
-    # New tickets per hour from one conversation, and from one client address (socket.io).
-    tickets_per_conversation_per_hour: int = Field(5, ge=1)
-    tickets_per_address_per_hour: int = Field(20, ge=1)
-    # The FAQ's source files (YAML/CSV), which the web service merges with agents' additions.
-    faq_sources: Path = Path("data/faq")
-    # Console cookies only over HTTPS: set when the web service is served through TLS.
-    cookie_secure: bool = False
-    # The first admin of a fresh deployment, created at start when no admin exists yet.
-    admin_username: str = ""
-    admin_password: SecretStr = SecretStr("")
-    # "Add to FAQ" publishes to customers within seconds, unreviewed: admins only, unless this
-    # trusts every agent with it.
-    agents_may_publish_faq: bool = False
-    # Mask e-mail addresses, phone numbers and ID-card numbers in the text we store.
-    redact_pii: bool = False
-    # `python -m bot purge` removes conversations idle for longer than this; 0 keeps everything.
-    retention_days: int = Field(0, ge=0)
-
-    # The WeChat Official Account channel (connectors/wechat.py), on when WECHAT_TOKEN is set.
-    wechat_token: SecretStr = SecretStr("")
-    wechat_app_id: str = ""
-    wechat_app_secret: SecretStr = SecretStr("")
-    # Set: safe mode (messages encrypted); the 43 characters from the account's settings.
-    wechat_encoding_aes_key: SecretStr = SecretStr("")
-    wechat_api_base_url: str = "https://api.weixin.qq.com"
-    # Callbacks whose timestamp is further than this from now are refused (seconds).
-    wechat_replay_window: float = Field(300.0, gt=0)
-    # Answers ready within this many seconds go back in the callback's response; later ones
-    # through the customer-service API (WeChat gives up on a response after 5 s).
-    wechat_reply_deadline: float = Field(4.0, gt=0, lt=5)
-    # Several Rasa servers: the WeChat access token and retry de-duplication live here.
-    redis_url: SecretStr = SecretStr("")
-
-    @field_validator("rasa_api_token", "rest_channel_token", "action_server_token", mode="before")
     @classmethod
-    def _token_or_random(cls, value: object) -> object:
-        return value or _random_token()
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment, then ``.env``: each a flat mapping from
+        settings' names to values, which :meth:`_into_sections` groups."""
+        assert isinstance(init_settings, InitSettingsSource)
+        assert isinstance(env_settings, EnvSettingsSource)
+        assert isinstance(dotenv_settings, EnvSettingsSource)  # a DotEnvSettingsSource
+        return (
+            _Keywords(settings_cls, init_settings, cls.sections()),
+            _Variables(settings_cls, env_settings, cls.variables()),
+            _Variables(settings_cls, dotenv_settings, cls.variables()),
+        )
 
-    @field_validator("trusted_proxies", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part for part in re.split(r"[,\s]+", value) if part)
-        return value
+    def _into_sections(cls, values: Any) -> Any:
+        """Settings given by name (``web_port``) into their sections (``servers``); fields given
+        by name update a section given whole."""
+        if not isinstance(values, dict):
+            return values
+        sections: dict[str, Any] = {}
+        named: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            if name in cls.model_fields:
+                sections[name] = value
+            elif name in _SECTION_OF:
+                named.setdefault(_SECTION_OF[name], {})[name] = value
+            else:
+                raise ValueError(f"{name!r} is not a setting")
+        for section, fields in named.items():
+            given = sections.get(section, {})
+            sections[section] = {**_fields_of(given), **fields}
+        return sections
 
-    @model_validator(mode="after")
-    def _business_hours_are_readable(self) -> Settings:
-        try:
-            self.hours  # noqa: B018 (parsing is the check)
-        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
-            raise ValueError(f"BUSINESS_HOURS / BUSINESS_TIMEZONE: {exc}") from None
-        return self
+    @classmethod
+    def sections(cls) -> dict[str, type[Section]]:
+        """Each section's name and model."""
+        return {name: _section_model(field) for name, field in cls.model_fields.items()}
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Every setting's name and the environment variable that sets it, section by section.
+
+        >>> Settings.variables()["web_port"], Settings.variables()["host"]
+        ('WEB_PORT', 'BOT_HOST')
+        """
+        return {
+            name: variable
+            for section in cls.sections().values()
+            for name, variable in section.variables().items()
+        }
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable that sets the setting ``name``.
+
+        >>> Settings.variable("host"), Settings.variable("web_port")
+        ('BOT_HOST', 'WEB_PORT')
+        """
+        return cls.variables()[name]
 
     def environment(self) -> dict[str, str]:
         """Every setting as the environment variable that sets it, with secrets revealed: what
@@ -153,43 +151,89 @@ class Settings(BaseSettings):
         >>> Settings(trusted_proxies="10.0.0.1, 10.0.1.0/24").environment()["TRUSTED_PROXIES"]
         '10.0.0.1/32,10.0.1.0/24'
         """
-        environment = {}
+        environment: dict[str, str] = {}
         for name in type(self).model_fields:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            elif isinstance(value, bool):
-                value = str(value).lower()
-            elif isinstance(value, tuple | list):
-                value = ",".join(str(item) for item in value)
-            environment[self.variable(name)] = str(value)
+            section: Section = getattr(self, name)
+            environment.update(section.environment())
         return environment
 
-    @classmethod
-    def variable(cls, name: str) -> str:
-        """The environment variable that sets the field ``name``.
 
-        >>> Settings.variable("host"), Settings.variable("web_port")
-        ('BOT_HOST', 'WEB_PORT')
-        """
-        alias = cls.model_fields[name].validation_alias
-        return alias if isinstance(alias, str) else name.upper()
+class _Keywords(PydanticBaseSettingsSource):
+    """The keyword arguments, a section given whole spread into its fields: each then takes
+    precedence over its variable, as a keyword naming it does."""
 
-    @property
-    def hours(self) -> BusinessHours:
-        """``business_hours`` in ``business_timezone``, read."""
-        return BusinessHours.parse(self.business_hours, self.business_timezone)
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        given: InitSettingsSource,
+        sections: dict[str, type[Section]],
+    ) -> None:
+        super().__init__(settings_cls)
+        self.given, self.sections = given.init_kwargs, sections
 
-    @property
-    def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the keywords
 
-    @property
-    def action_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}"
+    def __call__(self) -> dict[str, Any]:
+        flat: dict[str, Any] = {}
+        for name, value in self.given.items():
+            flat.update(_fields_of(value) if name in self.sections else {name: value})
+        return flat
 
-    @property
-    def web_url(self) -> str:
-        return f"http://{self.host}:{self.web_port}"
+
+class _Variables(PydanticBaseSettingsSource):
+    """Each setting from its variable as ``read`` has it (the environment, or ``.env``), by the
+    setting's name."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        read: EnvSettingsSource,
+        variables: dict[str, str],
+    ) -> None:
+        super().__init__(settings_cls)
+        self.read, self.variables = read, variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: no single variable sets a section
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, variable in self.variables.items():
+            # Matched as pydantic-settings matches: without case unless told otherwise.
+            value = self.read.env_vars.get(
+                variable if self.read.case_sensitive else variable.lower()
+            )
+            if value is not None:
+                found[name] = value
+        return found
+
+
+def _section_model(field: FieldInfo) -> type[Section]:
+    model = field.annotation
+    if not (isinstance(model, type) and issubclass(model, Section)):
+        raise TypeError(f"every field of Settings is a Section, not {model!r}")
+    return model
+
+
+def _fields_of(section: object) -> dict[str, Any]:
+    """A section given whole (a model or a mapping), as its fields by name."""
+    if isinstance(section, BaseModel):
+        return section.model_dump()
+    if isinstance(section, dict):
+        return section
+    raise ValueError(f"a section is given as its model or a mapping, not {section!r}")
+
+
+def _section_of_each_setting() -> dict[str, str]:
+    """Each setting's name and its section's; a name in two sections is a mistake."""
+    section_of: dict[str, str] = {}
+    for section_name, section in Settings.sections().items():
+        for name in section.model_fields:
+            if name in section_of:
+                raise TypeError(f"{name!r} is in two sections: {section_of[name]}, {section_name}")
+            section_of[name] = section_name
+    return section_of
+
+
+_SECTION_OF = _section_of_each_setting()

@@ -1,5 +1,19 @@
 """The web service (aiohttp, port 8000): health, ingestion, outbox delivery, the agent console.
 
+:func:`create_app` builds it in layers:
+
+- the root application: ``/health``, the widget's files, demo page and history
+  (``/api/widget/history``, see :mod:`bot.web.widget`), the background work (ingestion, outbox
+  delivery, the FAQ index) and the keys everything shares (:mod:`bot.web.keys`); its middlewares
+  read the client's address behind trusted proxies (:mod:`bot.web.client_address`) and add the
+  security headers to every answer of the service (:mod:`bot.web.headers`);
+- two sub-applications of the console (:mod:`bot.web.console`), each with its own sign-in and
+  CSRF middleware (:mod:`bot.web.console.security`): the pages at ``/console`` and the agents'
+  JSON API at ``/api``.
+
+aiohttp resolves the longest matching path first, so ``/api/widget/history`` (a root route,
+open to anyone) is the widget's and every other ``/api/...`` path the agent API's.
+
 >>> app = create_app(Settings())  # doctest: +SKIP
 >>> web.run_app(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
 """
@@ -24,9 +38,19 @@ from bot.store.models import Agent, AgentRole
 from bot.web import widget
 from bot.web.bus import EventBus
 from bot.web.client_address import forwarded_middleware, trusted_networks
-from bot.web.console import api, pages
-from bot.web.console.security import security_middleware
-from bot.web.keys import BUS, DELIVERY, ENGINE, FAQ, INGESTION, SESSIONS, SETTINGS
+from bot.web.console import API_PREFIX, CONSOLE_PREFIX, create_agent_api, create_console_app
+from bot.web.headers import security_headers
+from bot.web.keys import (
+    AGENT_API,
+    BUS,
+    CONSOLE_APP,
+    DELIVERY,
+    ENGINE,
+    FAQ,
+    INGESTION,
+    SESSIONS,
+    SETTINGS,
+)
 from bot.workers.deadletters import count_dead_letters
 from bot.workers.delivery import OutboxDelivery
 from bot.workers.health import assess, figures
@@ -54,7 +78,9 @@ async def health(request: web.Request) -> web.Response:
     if dead_letters is None:
         reason: str | None = "the database is unavailable"
     else:
-        reason = assess(worker.progress, pending, now, request.app[SETTINGS].ingest_stall_seconds)
+        reason = assess(
+            worker.progress, pending, now, request.app[SETTINGS].ingestion.ingest_stall_seconds
+        )
     body = {
         "status": "degraded" if reason else "ok",
         "database": "unavailable" if dead_letters is None else "ok",
@@ -76,7 +102,7 @@ async def _pending(worker: IngestionWorker | RabbitMQIngestionWorker) -> int | N
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = create_engine(app[SETTINGS].database_url)
+    engine = create_engine(app[SETTINGS].database.database_url)
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
     yield
@@ -86,8 +112,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _first_admin(app: web.Application) -> AsyncIterator[None]:
     """ADMIN_USERNAME / ADMIN_PASSWORD create the first admin of a fresh deployment."""
     settings = app[SETTINGS]
-    password = settings.admin_password.get_secret_value()
-    if settings.admin_username and password:
+    password = settings.web.admin_password.get_secret_value()
+    if settings.web.admin_username and password:
         async with app[SESSIONS]() as session, session.begin():
             has_admin = await session.scalar(
                 select(Agent.id).where(Agent.role == AgentRole.ADMIN.value).limit(1)
@@ -95,9 +121,13 @@ async def _first_admin(app: web.Application) -> AsyncIterator[None]:
             if not has_admin:
                 try:
                     await create_agent(
-                        session, settings.admin_username, settings.admin_username, password, "admin"
+                        session,
+                        settings.web.admin_username,
+                        settings.web.admin_username,
+                        password,
+                        "admin",
                     )
-                    log.info("created the first admin, %r", settings.admin_username)
+                    log.info("created the first admin, %r", settings.web.admin_username)
                 except AuthError as exc:
                     log.error("cannot create the first admin: %s", exc)
     yield
@@ -107,10 +137,12 @@ async def _faq_index(app: web.Application) -> AsyncIterator[None]:
     """Publish the FAQ with agents' additions before anyone searches it."""
     settings = app[SETTINGS]
     try:
-        result = await rebuild_index(app[SESSIONS], [settings.faq_sources])
+        result = await rebuild_index(app[SESSIONS], [settings.web.faq_sources])
         log.info("FAQ index %s (%d entries) is current", result.version, result.entries)
     except Exception:
-        log.exception("cannot build the FAQ index from %s and the additions", settings.faq_sources)
+        log.exception(
+            "cannot build the FAQ index from %s and the additions", settings.web.faq_sources
+        )
     yield
 
 
@@ -129,8 +161,8 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     bus = app[BUS]
     delivery = OutboxDelivery(
         app[SESSIONS],
-        settings.rasa_url,
-        settings.rasa_api_token.get_secret_value(),
+        settings.servers.rasa_url,
+        settings.rasa.rasa_api_token.get_secret_value(),
         on_refused=lambda ticket_id: bus.publish(
             "ticket", {"id": ticket_id, "change": "undeliverable"}
         ),
@@ -145,17 +177,19 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
 
 async def _ingestion(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    ingestor = Ingestor(settings.identity_secret.get_secret_value(), redact_pii=settings.redact_pii)
-    broker_url = settings.event_broker_url.get_secret_value()
+    ingestor = Ingestor(
+        settings.privacy.identity_secret.get_secret_value(), redact_pii=settings.privacy.redact_pii
+    )
+    broker_url = settings.ingestion.event_broker_url.get_secret_value()
     pacing = {
-        "interval": settings.ingest_interval,
-        "batch": settings.ingest_batch,
+        "interval": settings.ingestion.ingest_interval,
+        "batch": settings.ingestion.ingest_batch,
         "notify": _notify_pages(app[BUS]),
     }
     worker: IngestionWorker | RabbitMQIngestionWorker
     if broker_url:
         worker = RabbitMQIngestionWorker(
-            app[SESSIONS], ingestor, broker_url, settings.event_queue, **pacing
+            app[SESSIONS], ingestor, broker_url, settings.ingestion.event_queue, **pacing
         )
     else:
         worker = IngestionWorker(app[SESSIONS], ingestor, **pacing)
@@ -174,9 +208,9 @@ async def _close_faq(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """The web service for ``settings``; behind ``TRUSTED_PROXIES`` every handler sees the
     client's address as ``request.remote`` (see :mod:`bot.web.client_address`)."""
-    middlewares = [security_middleware(SESSIONS)]
-    if settings.trusted_proxies:
-        middlewares.insert(0, forwarded_middleware(trusted_networks(settings.trusted_proxies)))
+    middlewares = [security_headers]
+    if settings.web.trusted_proxies:
+        middlewares.insert(0, forwarded_middleware(trusted_networks(settings.web.trusted_proxies)))
     app = web.Application(middlewares=middlewares)
     app[SETTINGS] = settings
     app[BUS] = EventBus()
@@ -188,7 +222,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_delivery)
     app.on_cleanup.append(_close_faq)
     app.router.add_get("/health", health)
-    api.add_routes(app)
-    pages.add_routes(app)
     widget.add_routes(app)
+    app[CONSOLE_APP] = create_console_app()
+    app[AGENT_API] = create_agent_api()
+    app.add_subapp(CONSOLE_PREFIX, app[CONSOLE_APP])
+    app.add_subapp(API_PREFIX, app[AGENT_API])
     return app

@@ -1,4 +1,8 @@
-"""The web service's application keys, shared by its parts (health, ingestion, console)."""
+"""The web service's application keys, shared by its parts (health, ingestion, console).
+
+The root application holds them all; the console's sub-applications read them with
+``request.config_dict[KEY]``, which looks in the sub-application first, then in the root.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +23,6 @@ INGESTION = web.AppKey("ingestion", IngestionWorker | RabbitMQIngestionWorker)
 BUS = web.AppKey("bus", EventBus)
 DELIVERY = web.AppKey("delivery", OutboxDelivery)
 FAQ = web.AppKey("faq", FaqLookup)
+# The console's sub-applications, as the root application mounted them (bot.web.console).
+CONSOLE_APP = web.AppKey("console_app", web.Application)
+AGENT_API = web.AppKey("agent_api", web.Application)

@@ -19,6 +19,7 @@ from bot.runtime.chat import send
 from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
 from bot.settings import Settings
 from bot.store.migrate import upgrade
+from testkit.customers import CHROMIUM, CHROMIUM_ARGS
 from testkit.fake_wechat import APP_ID as WECHAT_APP_ID
 from testkit.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
 from testkit.fake_wechat import ENCODING_AES_KEY as WECHAT_AES_KEY
@@ -50,17 +51,19 @@ class Assistant:
         self.processes = processes
 
     def send(self, message: str, sender: str, metadata: dict | None = None) -> list[dict]:
-        token = self.settings.rest_channel_token.get_secret_value()
-        return send(self.settings.rasa_url, sender, message, metadata=metadata, token=token)
+        token = self.settings.rasa.rest_channel_token.get_secret_value()
+        return send(self.settings.servers.rasa_url, sender, message, metadata=metadata, token=token)
 
     def tracker(self, sender: str) -> dict:
-        token = self.settings.rasa_api_token.get_secret_value()
-        url = f"{self.settings.rasa_url}/conversations/{sender}/tracker?token={token}"
+        token = self.settings.rasa.rasa_api_token.get_secret_value()
+        url = f"{self.settings.servers.rasa_url}/conversations/{sender}/tracker?token={token}"
         with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())
 
     def health(self) -> dict:
-        with urllib.request.urlopen(f"{self.settings.web_url}/health", timeout=10) as response:
+        with urllib.request.urlopen(
+            f"{self.settings.servers.web_url}/health", timeout=10
+        ) as response:
             return json.loads(response.read())
 
     def kill_web(self) -> None:
@@ -81,7 +84,7 @@ class Assistant:
     def start_web(self) -> None:
         # Tests restart it from worker threads, which end before the stack is stopped.
         self.processes["web"].start(die_with_starter=False)
-        self.processes["web"].wait_ready(self.settings.startup_timeout)
+        self.processes["web"].wait_ready(self.settings.supervision.startup_timeout)
 
 
 def start_stack(
@@ -109,7 +112,7 @@ def start_stack(
     )
     asyncio.run(upgrade(database_url))
     processes = assistant_processes(settings, model, work)
-    start_in_order(processes, settings.startup_timeout)
+    start_in_order(processes, settings.supervision.startup_timeout)
     return Assistant(settings, {p.name: p for p in processes}), processes
 
 
@@ -210,3 +213,16 @@ def rabbitmq_assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant
     finally:
         stop_all(processes)
         asyncio.run(probe(delete=True))
+
+
+@pytest.fixture()
+async def browser():
+    """Chromium (``CHROMIUM``, headless), closed after the test; every page of a test is in it."""
+    from playwright.async_api import async_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()

@@ -11,14 +11,13 @@ keeps a run's figures).
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 
 import pytest
 
 from testkit.agents import add_agent, unique_username
-from testkit.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
+from testkit.customers import PASSWORD, Customer
 from tests.integration.conftest import Assistant
 
 pytestmark = pytest.mark.integration
@@ -28,7 +27,9 @@ pytestmark = pytest.mark.integration
 def agent(assistant: Assistant) -> str:
     """A plain agent, as most people at the console are: no admin rights."""
     username = unique_username("chen")
-    return asyncio.run(add_agent(assistant.settings.database_url, username, "Chen Jing", PASSWORD))
+    return asyncio.run(
+        add_agent(assistant.settings.database.database_url, username, "Chen Jing", PASSWORD)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,27 +37,17 @@ def admin(assistant: Assistant) -> str:
     """An admin: only admins may "Add to FAQ" unless AGENTS_MAY_PUBLISH_FAQ is set."""
     username = unique_username("wang")
     return asyncio.run(
-        add_agent(assistant.settings.database_url, username, "Wang Fang", PASSWORD, role="admin")
+        add_agent(
+            assistant.settings.database.database_url, username, "Wang Fang", PASSWORD, role="admin"
+        )
     )
-
-
-@pytest.fixture()
-async def browser():
-    from playwright.async_api import async_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def signed_in(browser, assistant: Assistant, username: str, shown_as: str):
     """A page of a browser context of its own (its own cookies), signed in as ``username`` with
     the sign-in form, on the queue."""
     page = await (await browser.new_context()).new_page()
-    await page.goto(f"{assistant.settings.web_url}/console/")
+    await page.goto(f"{assistant.settings.servers.web_url}/console/")
     assert page.url.endswith("/console/login")  # no session: the sign-in form
     await page.get_by_label("User name").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)
@@ -74,7 +65,7 @@ async def test_an_agent_answers_a_customer_live_and_an_admin_teaches_the_bot(
 
     question = f"Do you sell gift cards for the moon {uuid.uuid4().hex[:4]}?"
     answer = "Not yet: our gift cards work on Earth only, in every store and online."
-    async with Customer(assistant.settings.rasa_url) as customer:
+    async with Customer(assistant.settings.servers.rasa_url) as customer:
         await customer.say(question)
         await customer.hear("Sorry, I couldn't find an answer")
         asked = time.perf_counter()
@@ -115,7 +106,7 @@ async def test_an_agent_answers_a_customer_live_and_an_admin_teaches_the_bot(
     await teacher.locator("#nav-dead-letters").click()  # what only admins see
     await teacher.wait_for_url("**/console/dead-letters")
     await teacher.get_by_role("heading", name="Dead letters").wait_for()
-    await teacher.goto(f"{assistant.settings.web_url}/console/tickets/{ticket_id}")
+    await teacher.goto(f"{assistant.settings.servers.web_url}/console/tickets/{ticket_id}")
     assert await teacher.get_by_label("Answer (new entry)").input_value() == answer
     assert await teacher.get_by_label("Question", exact=True).input_value() == question
     await teacher.get_by_label("Entry id").fill(f"gift_cards_moon_{ticket_id}")
@@ -125,7 +116,7 @@ async def test_an_agent_answers_a_customer_live_and_an_admin_teaches_the_bot(
     deadline = time.monotonic() + 30
     while True:  # the action server switches to the new index within seconds
         # A new customer each time: a second "not found" in a row would hand them to people.
-        async with Customer(assistant.settings.rasa_url) as newcomer:
+        async with Customer(assistant.settings.servers.rasa_url) as newcomer:
             await newcomer.say(question)
             first = await asyncio.wait_for(newcomer.received.get(), 30)
         if first.get("text") == answer:
@@ -138,7 +129,7 @@ async def test_customer_html_is_shown_as_text_in_the_console(
     assistant: Assistant, agent: str, browser
 ):
     attack = f'<img src=x onerror="window.pwned=1">{uuid.uuid4().hex[:6]}'
-    async with Customer(assistant.settings.rasa_url) as customer:
+    async with Customer(assistant.settings.servers.rasa_url) as customer:
         await customer.say(attack)
         await customer.hear("")  # whatever the bot makes of it
         await customer.say("talk to a human")
@@ -146,7 +137,7 @@ async def test_customer_html_is_shown_as_text_in_the_console(
     ticket_id = opened["text"].split("(ticket ")[1].split(")")[0]
 
     page = await signed_in(browser, assistant, agent, "Chen Jing (agent)")
-    await page.goto(f"{assistant.settings.web_url}/console/tickets/{ticket_id}")
+    await page.goto(f"{assistant.settings.servers.web_url}/console/tickets/{ticket_id}")
     await page.get_by_text(attack).first.wait_for()  # the markup, as text
     assert await page.evaluate("window.pwned") is None
     assert await page.locator("img[src=x]").count() == 0

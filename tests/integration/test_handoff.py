@@ -55,8 +55,10 @@ class Console:
 @pytest.fixture(scope="module")
 def console(assistant: Assistant) -> Console:
     # An admin: "Add to FAQ" is for admins only unless AGENTS_MAY_PUBLISH_FAQ is set.
-    asyncio.run(add_agent(assistant.settings.database_url, "nina", "Nina", PASSWORD, "admin"))
-    return Console(assistant.settings.web_url, "nina")
+    asyncio.run(
+        add_agent(assistant.settings.database.database_url, "nina", "Nina", PASSWORD, "admin")
+    )
+    return Console(assistant.settings.servers.web_url, "nina")
 
 
 def texts(replies: list[dict]) -> list[str]:
@@ -144,7 +146,7 @@ def test_two_answers_not_found_in_a_row_escalate(assistant: Assistant, console: 
 
 
 def test_the_api_refuses_strangers(assistant: Assistant):
-    request = urllib.request.Request(f"{assistant.settings.web_url}/api/tickets")
+    request = urllib.request.Request(f"{assistant.settings.servers.web_url}/api/tickets")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401

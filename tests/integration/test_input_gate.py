@@ -24,13 +24,13 @@ pytestmark = pytest.mark.integration
 def post(assistant: Assistant, body: bytes | dict, token: str | None = "") -> tuple[int, object]:
     """POST to the REST channel; (status, JSON answer). ``token=""``: the stack's token."""
     if token == "":
-        token = assistant.settings.rest_channel_token.get_secret_value()
+        token = assistant.settings.rasa.rest_channel_token.get_secret_value()
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
-        f"{assistant.settings.rasa_url}/webhooks/rest/webhook", data=data, headers=headers
+        f"{assistant.settings.servers.rasa_url}/webhooks/rest/webhook", data=data, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -59,8 +59,8 @@ def still_answers(assistant: Assistant) -> None:
 @pytest.fixture(scope="module")
 def console(assistant: Assistant) -> Console:
     """An agent of this module's own (the stack, and its agents, are shared by modules)."""
-    asyncio.run(add_agent(assistant.settings.database_url, "gatekeeper", "Nina", PASSWORD))
-    return Console(assistant.settings.web_url, "gatekeeper")
+    asyncio.run(add_agent(assistant.settings.database.database_url, "gatekeeper", "Nina", PASSWORD))
+    return Console(assistant.settings.servers.web_url, "gatekeeper")
 
 
 def test_the_rest_channel_needs_its_token(assistant: Assistant):
@@ -117,7 +117,7 @@ def test_the_caller_cannot_pick_another_input_channel(assistant: Assistant):
 async def test_socket_io_session_ids_that_are_not_secrets_get_a_new_conversation(
     assistant: Assistant,
 ):
-    url = assistant.settings.rasa_url
+    url = assistant.settings.servers.rasa_url
     async with Customer(url) as victim:
         await victim.say("Where is my order?")
         await victim.hear("")
@@ -135,7 +135,7 @@ async def test_an_agents_reply_reaches_only_the_conversations_own_socket(
     assistant: Assistant,
     console: Console,
 ):
-    url = assistant.settings.rasa_url
+    url = assistant.settings.servers.rasa_url
     async with Customer(url) as victim, Customer(url, session_id=None) as attacker:
         await victim.say("I want to talk to a human")
         opened = await victim.hear("I've passed this to our team")
@@ -160,7 +160,7 @@ async def test_an_agents_reply_reaches_only_the_conversations_own_socket(
 async def test_a_signed_in_customers_conversation_cannot_be_taken_over(assistant: Assistant):
     alice = {"customer_id": "c-alice", "customer_hash": sign("c-alice", IDENTITY_SECRET)}
     mallory = {"customer_id": "c-mallory", "customer_hash": sign("c-mallory", IDENTITY_SECRET)}
-    async with Customer(assistant.settings.rasa_url) as device:
+    async with Customer(assistant.settings.servers.rasa_url) as device:
         await device.say("Where is my order?", metadata=alice)
         await device.hear("")
         await device.say("What did I ask?", metadata=mallory)

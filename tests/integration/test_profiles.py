@@ -40,7 +40,7 @@ CONVERSATIONS = 20
 
 def profiles(assistant: Assistant, senders: list[str]) -> dict[str, dict]:
     async def read() -> dict[str, dict]:
-        engine = create_engine(assistant.settings.database_url)
+        engine = create_engine(assistant.settings.database.database_url)
         try:
             async with session_factory(engine)() as session:
                 found = {}
@@ -77,7 +77,7 @@ def bot_cli(assistant: Assistant, *args: str) -> subprocess.CompletedProcess:
     """``python -m bot ARGS`` on the assistant's database, as an operator runs it."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env={**os.environ, "DATABASE_URL": assistant.settings.database_url},
+        env={**os.environ, "DATABASE_URL": assistant.settings.database.database_url},
         capture_output=True,
         text=True,
         timeout=60,
@@ -187,8 +187,8 @@ def test_a_deleted_customer_leaves_no_text_in_either_database(request, stack):
         from bot.runtime.rasa_stores import tracker_store_engine
         from tests.conftest import tables_containing
 
-        app = create_engine(assistant.settings.database_url)
-        tracker = await tracker_store_engine(assistant.settings)
+        app = create_engine(assistant.settings.database.database_url)
+        tracker = await tracker_store_engine(assistant.settings.database)
         assert tracker is not None, "Rasa's tracker store database should exist"
         try:
             return (

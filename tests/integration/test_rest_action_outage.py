@@ -61,7 +61,7 @@ class Outage:
             endpoints_file=REPO / "endpoints.yml",
             database_url=f"sqlite:///{work / 'app.db'}",
         )
-        asyncio.run(upgrade(self.settings.database_url))
+        asyncio.run(upgrade(self.settings.database.database_url))
         endpoints = endpoints_for(self.settings, work / "endpoints.yml")
         credentials = credentials_for(self.settings, work / "credentials.yml")
         self.rasa = ManagedProcess(rasa_server(self.settings, model, endpoints, credentials))
@@ -72,11 +72,11 @@ class Outage:
     def send(self, sender: str, message: str = QUESTION) -> tuple[int, dict[str, str], object]:
         """(status, headers, JSON body) of one REST message."""
         request = urllib.request.Request(
-            f"{self.settings.rasa_url}/webhooks/rest/webhook",
+            f"{self.settings.servers.rasa_url}/webhooks/rest/webhook",
             data=json.dumps({"sender": sender, "message": message}).encode(),
             headers={
                 "Content-Type": "application/json",
-                "Authorization": f"Bearer {self.settings.rest_channel_token.get_secret_value()}",
+                "Authorization": f"Bearer {self.settings.rasa.rest_channel_token.get_secret_value()}",
             },
         )
         try:
@@ -86,8 +86,8 @@ class Outage:
             return error.code, dict(error.headers), json.loads(error.read())
 
     def events(self, sender: str) -> list[dict]:
-        token = self.settings.rasa_api_token.get_secret_value()
-        url = f"{self.settings.rasa_url}/conversations/{sender}/tracker?token={token}"
+        token = self.settings.rasa.rasa_api_token.get_secret_value()
+        url = f"{self.settings.servers.rasa_url}/conversations/{sender}/tracker?token={token}"
         with urllib.request.urlopen(url, timeout=30) as answer:
             return json.loads(answer.read())["events"]
 
@@ -147,7 +147,7 @@ def outage(tmp_path_factory, rasa_model: Path) -> Iterator[Outage]:
     stack = Outage(tmp_path_factory.mktemp("rest-outage"), rasa_model)
     stack.rasa.start()
     try:
-        stack.rasa.wait_ready(stack.settings.startup_timeout)
+        stack.rasa.wait_ready(stack.settings.supervision.startup_timeout)
         yield stack
     finally:
         stack.rasa.stop()
@@ -171,7 +171,7 @@ def test_with_the_action_server_down_the_message_gets_503_and_is_not_stored(outa
 
 
 def test_when_the_action_server_dies_during_the_message_its_turn_is_undone(outage):
-    dying = DyingActionServer(outage.settings.action_port)
+    dying = DyingActionServer(outage.settings.servers.action_port)
     time.sleep(PROBE_TTL)  # the channel believes its last look at the action server this long
     try:
         assert_retry_later(*outage.send(SENDERS["during"]))
@@ -186,7 +186,7 @@ def test_when_the_action_server_dies_during_the_message_its_turn_is_undone(outag
 
 def test_sent_again_once_the_action_server_is_back_each_message_is_answered_once(outage):
     outage.actions.start(die_with_starter=False)
-    outage.actions.wait_ready(outage.settings.startup_timeout)
+    outage.actions.wait_ready(outage.settings.supervision.startup_timeout)
     for sender in SENDERS.values():
         status, _, replies = outage.send(sender)
         assert status == 200, replies

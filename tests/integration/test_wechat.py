@@ -38,7 +38,7 @@ def openid() -> str:
 
 def post(assistant: Assistant, query: dict, body: bytes, timeout: float = 30.0):
     """POST a callback as WeChat does; (status, body). A timeout drops the connection."""
-    host, port = assistant.settings.host, assistant.settings.rasa_port
+    host, port = assistant.settings.servers.host, assistant.settings.servers.rasa_port
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         connection.request(
@@ -63,7 +63,7 @@ def sent_to(fake_wechat: ThreadedFakeWeChat, sender: str) -> list[str]:
 
 def test_url_verification(assistant: Assistant):
     query, _ = WECHAT.request({"FromUserName": "o", "MsgType": "text"})
-    host, port = assistant.settings.host, assistant.settings.rasa_port
+    host, port = assistant.settings.servers.host, assistant.settings.servers.rasa_port
     for extra, expected in [({}, (200, b"shr5ch")), ({"nonce": "0"}, (403, None))]:
         connection = http.client.HTTPConnection(host, port, timeout=10)
         params = urllib.parse.urlencode({**query, "echostr": "shr5ch", **extra})
@@ -152,7 +152,7 @@ def test_an_entity_bomb_and_a_10_mb_body_are_refused(assistant: Assistant):
     envelope = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
     assert post(assistant, signed, envelope)[0] == 400
 
-    host, port = assistant.settings.host, assistant.settings.rasa_port
+    host, port = assistant.settings.servers.host, assistant.settings.servers.rasa_port
     connection = http.client.HTTPConnection(host, port, timeout=10)
     connection.putrequest("POST", f"{PATH}?{urllib.parse.urlencode(query)}")
     connection.putheader("Content-Length", str(10 * 1024 * 1024))
@@ -185,7 +185,7 @@ def test_following_is_welcomed_and_unfollowing_is_noted_in_the_profile(
     assert (status, body) == (200, b"success")
 
     async def unsubscribed_at():
-        engine = create_engine(assistant.settings.database_url)
+        engine = create_engine(assistant.settings.database.database_url)
         try:
             async with session_factory(engine)() as session:
                 return await session.scalar(
@@ -216,8 +216,8 @@ def test_an_image_gets_a_polite_answer_without_a_turn(assistant: Assistant):
 
 @pytest.fixture(scope="module")
 def console(assistant: Assistant) -> Console:
-    asyncio.run(add_agent(assistant.settings.database_url, "zhao", "Zhao Lei", PASSWORD))
-    return Console(assistant.settings.web_url, "zhao")
+    asyncio.run(add_agent(assistant.settings.database.database_url, "zhao", "Zhao Lei", PASSWORD))
+    return Console(assistant.settings.servers.web_url, "zhao")
 
 
 def test_agents_replies_reach_wechat_and_a_closed_window_is_shown(

@@ -10,35 +10,27 @@ import pytest
 
 from connectors.widget_session import widget_sender_id
 from faq_index import load_index
-from testkit.customers import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.conftest import Assistant
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture()
-async def page(assistant: Assistant):
-    from playwright.async_api import async_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = await browser.new_context()
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: message.type == "error" and errors.append(message.text),
-        )
-        page.errors = errors
-        yield page
-        await browser.close()
+async def page(assistant: Assistant, browser):
+    context = await browser.new_context()
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: message.type == "error" and errors.append(message.text),
+    )
+    page.errors = errors
+    return page
 
 
 async def open_widget(page, assistant: Assistant, lang: str = "en") -> None:
-    await page.goto(f"{assistant.settings.web_url}/demo?lang={lang}")
+    await page.goto(f"{assistant.settings.servers.web_url}/demo?lang={lang}")
     await page.locator(".sa-bubble").click()
     await page.locator(".sa-panel").wait_for()
 
@@ -102,7 +94,7 @@ async def test_a_shop_on_another_origin_gets_the_history_back(
     shop = (
         '<!doctype html><html lang="en"><head><link rel="icon" href="data:,"></head>'
         '<body><h1>Another shop</h1><script src="'
-        f'{assistant.settings.web_url}/widget.js" data-bot-host="{assistant.settings.rasa_url}"'
+        f'{assistant.settings.servers.web_url}/widget.js" data-bot-host="{assistant.settings.servers.rasa_url}"'
         ' data-lang="en"></script></body></html>'
     )
 
@@ -142,7 +134,7 @@ async def test_the_history_is_only_for_the_holder_of_the_conversation_id(assista
     import urllib.error
     import urllib.request
 
-    base = f"{assistant.settings.web_url}/api/widget/history"
+    base = f"{assistant.settings.servers.web_url}/api/widget/history"
 
     def post(body: dict) -> dict:
         request = urllib.request.Request(
@@ -167,7 +159,7 @@ async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(
     from testkit.agents import add_agent
     from tests.integration.test_handoff import PASSWORD, Console
 
-    await add_agent(assistant.settings.database_url, "li.na", "Li Na", PASSWORD)
+    await add_agent(assistant.settings.database.database_url, "li.na", "Li Na", PASSWORD)
 
     await open_widget(page, assistant)
     await page.get_by_role("button", name="Talk to a person").click()
@@ -175,7 +167,7 @@ async def test_asking_for_a_person_brings_the_agents_reply_with_their_name(
     await opened.wait_for()
     ticket_id = re.search(r"ticket (\d+)", await opened.inner_text())[1]
 
-    console = await asyncio.to_thread(Console, assistant.settings.web_url, "li.na")
+    console = await asyncio.to_thread(Console, assistant.settings.servers.web_url, "li.na")
     reply = "Hello, this is Li Na. How can I help?"
     await asyncio.to_thread(
         console.call, "POST", f"/api/tickets/{ticket_id}/reply", {"text": reply}
@@ -190,7 +182,7 @@ ARTIFACTS = os.environ.get("TEST_ARTIFACTS", "var/artifacts")
 
 async def test_keyboard_only_use_and_screenshots_of_both_layouts(page, assistant: Assistant):
     await page.set_viewport_size({"width": 1280, "height": 800})
-    await page.goto(f"{assistant.settings.web_url}/demo?lang=zh")
+    await page.goto(f"{assistant.settings.servers.web_url}/demo?lang=zh")
     await page.keyboard.press("Tab")  # the page's own links first, then the bubble
     for _ in range(10):
         if await page.evaluate("document.activeElement.className") == "sa-bubble":

@@ -36,7 +36,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_on_settings_database() -> None:
-    engine = create_engine(Settings().database_url)
+    engine = create_engine(Settings().database.database_url)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

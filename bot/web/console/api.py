@@ -1,11 +1,12 @@
 """The console's JSON API, for the console's own pages, integrations and tests.
 
-Same sign-in as the pages (session cookie; ``X-CSRF-Token`` on every change). Errors are JSON:
-``{"error": "..."}`` with 400 (bad input), 401 (not signed in), 403 (not allowed), 404, 409
-(the ticket's state forbids it), 413 (body over 64 kB), 429 (too many failed sign-ins) and
-503 (the FAQ index is not available). Handlers raise named exceptions, which
+A sub-application mounted at ``/api`` (:func:`bot.web.console.create_agent_api`), with the same
+sign-in as the pages (session cookie; ``X-CSRF-Token`` on every change, see
+:mod:`bot.web.console.security`). Errors are JSON: ``{"error": "..."}`` with 400 (bad input),
+401 (not signed in), 403 (not allowed), 404, 409 (the ticket's state forbids it), 413 (body over
+64 kB), 429 (too many failed sign-ins) and 503 (the FAQ index is not available). Handlers raise named exceptions, which
 :func:`bot.web.console.errors.json_errors` (wrapped around every route) turns into these answers.
-Bad input is refused before anything is stored (see :mod:`bot.web.console.inputs`).
+Bad input is refused before anything is stored (see :mod:`bot.web.inputs`).
 
 ``GET /api/tickets`` comes in pages: ``limit`` (default 50, at most 200) and ``cursor`` (from
 the previous page's ``next_cursor``); ``next`` is the URL of the next page, ``null`` on the last.
@@ -36,18 +37,12 @@ from bot.domain.tickets import (
 )
 from bot.store.models import Customer, Ticket
 from bot.web.console import dead_letters, gaps, insights
-from bot.web.console.errors import Handler, NotFound, json_errors, read_json_body
-from bot.web.console.inputs import (
-    BadInput,
-    id_field,
-    parse_id,
-    text_field,
-    text_parameter,
-)
+from bot.web.console.errors import Handler, NotFound, json_errors
 from bot.web.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     admin_only,
+    allow_anonymous,
     current_agent,
     may_publish_faq,
 )
@@ -57,6 +52,14 @@ from bot.web.console.views import (
     query_filters,
     ticket_detail,
     ticket_page,
+)
+from bot.web.inputs import (
+    BadInput,
+    id_field,
+    parse_id,
+    read_json_body,
+    text_field,
+    text_parameter,
 )
 from bot.web.keys import BUS, DELIVERY, FAQ, SESSIONS, SETTINGS
 from faq_index.sources import MAX_TEXT_CHARS
@@ -79,7 +82,7 @@ def _set_cookie(response: web.StreamResponse, request: web.Request, name: str, v
         value,
         httponly=True,
         samesite="Strict",
-        secure=request.app[SETTINGS].cookie_secure,
+        secure=request.config_dict[SETTINGS].web.cookie_secure,
         path="/",
     )
 
@@ -106,7 +109,7 @@ async def login(request: web.Request) -> web.Response:
     body = await read_json_body(request)
     username = text_field(body, "username", MAX_CREDENTIAL_CHARS)
     password = text_field(body, "password", MAX_CREDENTIAL_CHARS)
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         token, agent = await sign_in(session, username, password, request.remote or "unknown")
     response = web.json_response(
         {
@@ -120,7 +123,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session, session.begin():
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         await sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = web.json_response({"signed_out": True})
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -131,7 +134,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     """GET /api/tickets: a page of tickets, the next page's URL and the totals per status."""
     filters = query_filters(request.query)
     limit, after = page_request(request.query)
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         page = await ticket_page(session, filters, limit, after)
     following = None
     if page.next_cursor:
@@ -149,7 +152,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 async def get_ticket(request: web.Request) -> web.Response:
     ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         detail = await ticket_detail(session, ticket_id)
     if detail is None:
         raise NotFound(f"no ticket {ticket_id}")
@@ -159,10 +162,10 @@ async def get_ticket(request: web.Request) -> web.Response:
 async def _change(request: web.Request, operation, *args) -> web.Response:
     """Run a ticket operation in one transaction, tell live pages, answer with the ticket."""
     ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
-    async with request.app[SESSIONS]() as session, session.begin():
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         await operation(session, ticket_id, *args, _actor(request))
-    request.app[BUS].publish("ticket", {"id": ticket_id, "change": operation.__name__})
-    request.app[DELIVERY].wake()
+    request.config_dict[BUS].publish("ticket", {"id": ticket_id, "change": operation.__name__})
+    request.config_dict[DELIVERY].wake()
     return await get_ticket(request)
 
 
@@ -193,7 +196,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
 
 async def list_agents(request: web.Request) -> web.Response:
     """GET /api/agents: the active agents, to assign tickets to."""
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         return web.json_response({"agents": await active_agents(session)})
 
 
@@ -211,14 +214,14 @@ async def _customer(session, request: web.Request) -> Customer:
 
 
 async def get_customer(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         customer = await _customer(session, request)
         return web.json_response(await profile_document(session, customer))
 
 
 @admin_only
 async def export_customer_data(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         customer = await _customer(session, request)
         document = await export_customer(session, customer)
     return web.json_response(
@@ -230,7 +233,7 @@ async def export_customer_data(request: web.Request) -> web.Response:
 async def faq_search(request: web.Request) -> web.Response:
     """GET /api/faq/search?q=...[&locale=zh-TW]: entries to insert into a reply, Chinese ones
     in the customer's locale."""
-    lookup = request.app[FAQ]
+    lookup = request.config_dict[FAQ]
     query = text_parameter(request.query, "q", lookup.max_query_chars)
     if query is None or not query.strip():
         raise BadInput("q is empty: say what to search for")
@@ -241,7 +244,9 @@ async def faq_search(request: web.Request) -> web.Response:
 
 
 def _may_publish(request: web.Request) -> None:
-    if not may_publish_faq(current_agent(request), request.app[SETTINGS].agents_may_publish_faq):
+    if not may_publish_faq(
+        current_agent(request), request.config_dict[SETTINGS].web.agents_may_publish_faq
+    ):
         raise PermissionError("only an admin may add to the FAQ")
 
 
@@ -264,47 +269,54 @@ async def add_faq(request: web.Request) -> web.Response:
     body = await read_json_body(request)
     addition = _addition(body)
     ticket_id = id_field(body, "ticket_id", required=False)
-    sources = [request.app[SETTINGS].faq_sources]
-    async with request.app[SESSIONS]() as session, session.begin():
+    sources = [request.config_dict[SETTINGS].web.faq_sources]
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         if ticket_id is not None and await session.get(Ticket, ticket_id) is None:
             raise BadInput(f"no ticket {ticket_id}")
         row = await add_to_faq(
             session, sources, addition, current_agent(request).agent_id, ticket_id
         )
-    result = await rebuild_index(request.app[SESSIONS], sources)
+    result = await rebuild_index(request.config_dict[SESSIONS], sources)
     return web.json_response(
         {"id": row.id, "entry_id": row.entry_id, "kind": row.kind, "version": result.version},
         status=201,
     )
 
 
+# Paths under the API's mount point, /api. Anyone may sign in; everything else is for agents.
+SIGN_IN_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/login", login_token),
+    ("POST", "/login", login),
+]
 ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/api/login", login_token),
-    ("POST", "/api/login", login),
-    ("POST", "/api/logout", logout),
-    ("GET", "/api/tickets", list_tickets),
-    ("GET", "/api/tickets/{ticket_id}", get_ticket),
-    ("POST", "/api/tickets/{ticket_id}/claim", claim_ticket),
-    ("POST", "/api/tickets/{ticket_id}/reply", reply_ticket),
-    ("POST", "/api/tickets/{ticket_id}/resolve", resolve_ticket),
-    ("POST", "/api/tickets/{ticket_id}/reopen", reopen_ticket),
-    ("POST", "/api/tickets/{ticket_id}/assign", assign_ticket),
-    ("POST", "/api/tickets/{ticket_id}/notes", note_ticket),
-    ("GET", "/api/agents", list_agents),
-    ("GET", "/api/faq/search", faq_search),
-    ("POST", "/api/faq", add_faq),
-    ("GET", "/api/customers/{customer_id}", get_customer),
-    ("GET", "/api/customers/{customer_id}/export", export_customer_data),
-    ("GET", "/api/dead-letters", dead_letters.list_api),
-    ("POST", "/api/dead-letters/{letter_id}/discard", dead_letters.discard_api),
-    ("GET", "/api/insights", insights.api),
-    ("GET", "/api/gaps", gaps.list_api),
-    ("POST", "/api/gaps/variants", gaps.variants_api),
-    ("POST", "/api/gaps/entry", gaps.entry_api),
-    ("POST", "/api/gaps/dismiss", gaps.dismiss_api),
+    ("POST", "/logout", logout),
+    ("GET", "/tickets", list_tickets),
+    ("GET", "/tickets/{ticket_id}", get_ticket),
+    ("POST", "/tickets/{ticket_id}/claim", claim_ticket),
+    ("POST", "/tickets/{ticket_id}/reply", reply_ticket),
+    ("POST", "/tickets/{ticket_id}/resolve", resolve_ticket),
+    ("POST", "/tickets/{ticket_id}/reopen", reopen_ticket),
+    ("POST", "/tickets/{ticket_id}/assign", assign_ticket),
+    ("POST", "/tickets/{ticket_id}/notes", note_ticket),
+    ("GET", "/agents", list_agents),
+    ("GET", "/faq/search", faq_search),
+    ("POST", "/faq", add_faq),
+    ("GET", "/customers/{customer_id}", get_customer),
+    ("GET", "/customers/{customer_id}/export", export_customer_data),
+    ("GET", "/dead-letters", dead_letters.list_api),
+    ("POST", "/dead-letters/{letter_id}/discard", dead_letters.discard_api),
+    ("GET", "/insights", insights.api),
+    ("GET", "/gaps", gaps.list_api),
+    ("POST", "/gaps/variants", gaps.variants_api),
+    ("POST", "/gaps/entry", gaps.entry_api),
+    ("POST", "/gaps/dismiss", gaps.dismiss_api),
 ]
 
 
 def add_routes(app: web.Application) -> None:
+    """The routes on ``app``, the API's sub-application, each wrapped in
+    :func:`~bot.web.console.errors.json_errors`; only :data:`SIGN_IN_ROUTES` are open to anyone."""
+    for method, path, handler in SIGN_IN_ROUTES:
+        allow_anonymous(app, app.router.add_route(method, path, json_errors(handler)))
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, json_errors(handler))

@@ -26,10 +26,10 @@ from yarl import URL
 from bot.domain.redaction import redact
 from bot.store.models import DeadLetter
 from bot.web.console.errors import NotFound
-from bot.web.console.inputs import BadInput, parse_id
 from bot.web.console.nav import navigation
 from bot.web.console.security import admin_only, current_agent
 from bot.web.console.views import Cursor, page_request
+from bot.web.inputs import BadInput, parse_id
 from bot.web.keys import SESSIONS
 from bot.workers.deadletters import count_dead_letters, discard_dead_letter, newest_dead_letters
 
@@ -74,7 +74,7 @@ async def dead_letter_page(request: web.Request) -> DeadLetterPage:
     """The page of dead letters the query asks for; :class:`BadInput` for a bad query."""
     limit, after = page_request(request.query)
     position = (after.created_at, after.row_id) if after else None
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         rows = await newest_dead_letters(session, limit + 1, position)
         total = await count_dead_letters(session)
     letters = [summary(row) for row in rows[:limit]]
@@ -107,7 +107,7 @@ async def page(request: web.Request) -> dict[str, Any]:
 async def _discard(request: web.Request) -> int:
     """Delete the dead letter the URL names; its id. :class:`NotFound` when there is none."""
     letter_id = parse_id(request.match_info["letter_id"], "dead letter id")
-    async with request.app[SESSIONS]() as session, session.begin():
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         if not await discard_dead_letter(session, letter_id):
             raise NotFound(f"no dead letter {letter_id}")
     log.info("dead letter %d discarded by %s", letter_id, current_agent(request).username)

@@ -6,8 +6,8 @@ answers ``{"error": "..."}`` with the matching status, so no handler picks statu
 
 | exception | status |
 | --- | --- |
-| :class:`~bot.web.console.inputs.BodyTooLarge` | 413 |
-| :class:`~bot.web.console.inputs.BadInput`, ``KnowledgeError``, ``QueryError`` | 400 |
+| :class:`~bot.web.inputs.BodyTooLarge` | 413 |
+| :class:`~bot.web.inputs.BadInput`, ``KnowledgeError``, ``QueryError`` | 400 |
 | :class:`~bot.domain.auth.TooManyAttempts` | 429 |
 | :class:`~bot.domain.auth.AuthError` | 401 |
 | ``PermissionError`` | 403 |
@@ -29,7 +29,7 @@ from aiohttp import web
 from bot.domain.auth import AuthError, TooManyAttempts
 from bot.domain.knowledge import KnowledgeError
 from bot.domain.tickets import TicketError, TicketNotFound
-from bot.web.console.inputs import MAX_BODY_BYTES, BadInput, BodyTooLarge, parse_json_object
+from bot.web.inputs import BadInput, BodyTooLarge
 from faq_index import FaqIndexError, QueryError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -91,25 +91,3 @@ def json_errors(handler: Handler) -> Handler:
     handle.__name__ = handler.__name__
     handle.__doc__ = handler.__doc__
     return handle
-
-
-async def _read(request: web.Request, max_bytes: int) -> bytes:
-    """The body, refused past ``max_bytes`` whether or not it says its length (a chunked body
-    does not)."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise BodyTooLarge(max_bytes, request.content_length)
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await request.content.read(max_bytes + 1 - size):
-        size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge(max_bytes, size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def read_json_body(request: web.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The request's JSON object, read at most ``max_bytes`` far and checked by
-    :func:`bot.web.console.inputs.parse_json_object`; raises :class:`BodyTooLarge` or
-    :class:`BadInput` otherwise."""
-    return parse_json_object(await _read(request, max_bytes))

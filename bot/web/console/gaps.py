@@ -29,10 +29,10 @@ from yarl import URL
 
 from bot.domain.knowledge import KnowledgeError, rebuild_index
 from bot.domain.knowledge_gaps import GapGroup, accept, dismiss, knowledge_gaps
-from bot.web.console.errors import Handler, NotFound, read_json_body
-from bot.web.console.inputs import BadInput, text_field
+from bot.web.console.errors import Handler, NotFound
 from bot.web.console.nav import navigation
 from bot.web.console.security import current_agent, may_publish_faq
+from bot.web.inputs import BadInput, read_json_body, text_field
 from bot.web.keys import FAQ, SESSIONS, SETTINGS
 from faq_index import FaqIndexError
 from faq_index.sources import MAX_TEXT_CHARS
@@ -79,8 +79,8 @@ def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
 
 
 async def _groups(request: web.Request, first: date, last: date) -> list[GapGroup]:
-    async with request.app[SESSIONS]() as session:
-        return await knowledge_gaps(session, request.app[FAQ], *_bounds(first, last))
+    async with request.config_dict[SESSIONS]() as session:
+        return await knowledge_gaps(session, request.config_dict[FAQ], *_bounds(first, last))
 
 
 async def _group(request: web.Request, fields: Mapping[str, Any]) -> GapGroup:
@@ -93,7 +93,9 @@ async def _group(request: web.Request, fields: Mapping[str, Any]) -> GapGroup:
 
 
 def _may_publish(request: web.Request) -> None:
-    if not may_publish_faq(current_agent(request), request.app[SETTINGS].agents_may_publish_faq):
+    if not may_publish_faq(
+        current_agent(request), request.config_dict[SETTINGS].web.agents_may_publish_faq
+    ):
         raise PermissionError("only an admin may add to the FAQ")
 
 
@@ -110,7 +112,7 @@ async def act(request: web.Request, action: str, fields: Mapping[str, Any]) -> d
         _may_publish(request)
     found = await _group(request, fields)
     if action == "dismiss":
-        async with request.app[SESSIONS]() as session, session.begin():
+        async with request.config_dict[SESSIONS]() as session, session.begin():
             await dismiss(session, found.key, found.central.text, agent.agent_id)
         log.info("knowledge gap dismissed by %s", agent.username)
         return {"key": found.key, "dismissed": True}
@@ -122,12 +124,12 @@ async def act(request: web.Request, action: str, fields: Mapping[str, Any]) -> d
         if not answer.strip():
             raise KnowledgeError("a new entry needs an answer")
         category = (text_field(fields, "category", MAX_CATEGORY_CHARS, False) or "").strip()
-    sources = [request.app[SETTINGS].faq_sources]
-    async with request.app[SESSIONS]() as session, session.begin():
+    sources = [request.config_dict[SETTINGS].web.faq_sources]
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         added = await accept(
             session, sources, found, entry_id, agent.agent_id, answer, category or None
         )
-    result = await rebuild_index(request.app[SESSIONS], sources)
+    result = await rebuild_index(request.config_dict[SESSIONS], sources)
     return {
         "key": found.key,
         "entry_id": entry_id,
@@ -155,7 +157,9 @@ async def page(request: web.Request) -> dict[str, Any]:
         "first": first.isoformat(),
         "last": last.isoformat(),
         "unavailable": unavailable,
-        "may_publish_faq": may_publish_faq(agent, request.app[SETTINGS].agents_may_publish_faq),
+        "may_publish_faq": may_publish_faq(
+            agent, request.config_dict[SETTINGS].web.agents_may_publish_faq
+        ),
     }
 
 

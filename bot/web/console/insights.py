@@ -14,25 +14,32 @@ an agent only their own row and only themselves (another agent's id: 403). Witho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
-from bot.domain.insights import InsightsError, insights, parse_filter
-from bot.web.console.inputs import MAX_ID, BadInput, int_parameter, text_parameter
+from bot.domain.auth import SignedIn
+from bot.domain.insights import InsightsError, InsightsFilter, insights, parse_filter
 from bot.web.console.security import current_agent
+from bot.web.inputs import MAX_ID, BadInput, int_parameter, text_parameter
 from bot.web.keys import SESSIONS, SETTINGS
 
 DEFAULT_GROUP = "day"
 
 
-async def api(request: web.Request) -> web.Response:
-    """GET /api/insights: the figures of a range, by day or week (see the module's docstring)."""
-    agent = current_agent(request)
-    query = request.query
+def requested_filter(query: Mapping[str, str], agent: SignedIn) -> InsightsFilter:
+    """The report ``query`` asks for, checked, and allowed to ``agent``.
+
+    Raises:
+        BadInput: a missing or malformed parameter (the message says which).
+        PermissionError: an agent who is not an admin asks for another agent's figures.
+    """
     agent_id = int_parameter(query, "agent", 1, MAX_ID)
     if agent_id is not None and not agent.is_admin and agent_id != agent.agent_id:
         raise PermissionError("an agent sees their own figures only; admins see every agent's")
     try:
-        flt = parse_filter(
+        return parse_filter(
             text_parameter(query, "from"),
             text_parameter(query, "to"),
             text_parameter(query, "group") or DEFAULT_GROUP,
@@ -42,8 +49,19 @@ async def api(request: web.Request) -> web.Response:
         )
     except InsightsError as exc:
         raise BadInput(str(exc)) from None
-    async with request.app[SESSIONS]() as session:
-        document = await insights(session, flt, request.app[SETTINGS].hours)
+
+
+def visible_to(document: dict[str, Any], agent: SignedIn) -> dict[str, Any]:
+    """``document`` with only the agent rows ``agent`` may see (every row for an admin)."""
     if not agent.is_admin:
         document["agents"] = [row for row in document["agents"] if row["id"] == agent.agent_id]
-    return web.json_response(document)
+    return document
+
+
+async def api(request: web.Request) -> web.Response:
+    """GET /api/insights: the figures of a range, by day or week (see the module's docstring)."""
+    agent = current_agent(request)
+    flt = requested_filter(request.query, agent)
+    async with request.config_dict[SESSIONS]() as session:
+        document = await insights(session, flt, request.config_dict[SETTINGS].handoff.hours)
+    return web.json_response(visible_to(document, agent))

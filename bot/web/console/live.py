@@ -16,14 +16,15 @@ from aiohttp import web
 from sqlalchemy import update
 
 from bot.store.models import Agent
-from bot.web.console.security import add_security_headers, current_agent
+from bot.web.console.security import current_agent
+from bot.web.headers import add_security_headers
 from bot.web.keys import BUS, SESSIONS
 
 HEARTBEAT_SECONDS = 15.0
 
 
 async def _seen(request: web.Request, agent_id: int) -> None:
-    async with request.app[SESSIONS]() as session, session.begin():
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         await session.execute(
             update(Agent).where(Agent.id == agent_id).values(last_seen_at=datetime.now(UTC))
         )
@@ -40,7 +41,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     add_security_headers(response)
     await response.prepare(request)
-    bus = request.app[BUS]
+    bus = request.config_dict[BUS]
     queue = bus.subscribe()
     try:
         await _seen(request, agent.agent_id)

@@ -26,7 +26,7 @@ async def navigation(request: web.Request) -> dict[str, Any]:
     language = console_language(request.headers.get("Accept-Language"))
     dead_letters = None
     if agent.is_admin:
-        async with request.app[SESSIONS]() as session:
+        async with request.config_dict[SESSIONS]() as session:
             dead_letters = await count_dead_letters(session)
     return {
         "agent": agent,

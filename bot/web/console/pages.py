@@ -11,18 +11,17 @@ import secrets
 from pathlib import Path
 
 import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from bot.domain.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
 from bot.web.console import dead_letters, gaps, live
 from bot.web.console.api import set_login_csrf_cookie, set_session_cookie
-from bot.web.console.inputs import BadInput, parse_id
-from bot.web.console.locales import html_lang, locale_label
 from bot.web.console.nav import navigation
 from bot.web.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    SIGN_IN_PAGE,
+    allow_anonymous,
     current_agent,
     may_publish_faq,
 )
@@ -33,6 +32,7 @@ from bot.web.console.views import (
     ticket_detail,
     ticket_page,
 )
+from bot.web.inputs import BadInput, parse_id
 from bot.web.keys import SESSIONS, SETTINGS
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +65,7 @@ async def login_submit(request: web.Request) -> web.Response:
     form = await request.post()
     username = _field(form, "username")
     try:
-        async with request.app[SESSIONS]() as session:
+        async with request.config_dict[SESSIONS]() as session:
             token, _ = await sign_in(
                 session, username, _field(form, "password"), request.remote or "unknown"
             )
@@ -80,9 +80,9 @@ async def login_submit(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session, session.begin():
+    async with request.config_dict[SESSIONS]() as session, session.begin():
         await sign_out(session, request.cookies.get(SESSION_COOKIE))
-    response = web.HTTPSeeOther("/console/login")
+    response = web.HTTPSeeOther(SIGN_IN_PAGE)
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
 
@@ -95,7 +95,7 @@ async def queue(request: web.Request) -> dict:
         limit, after = page_request(query)
     except BadInput as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         page = await ticket_page(session, filters, limit, after)
     here = request.rel_url
     return {
@@ -119,7 +119,7 @@ async def ticket(request: web.Request) -> dict:
         ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
     except BadInput:
         raise web.HTTPNotFound() from None
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         detail = await ticket_detail(session, ticket_id)
         agents = await active_agents(session)
     if detail is None:
@@ -129,7 +129,9 @@ async def ticket(request: web.Request) -> dict:
         **await navigation(request),
         "t": detail,
         "agents": agents,
-        "may_publish_faq": may_publish_faq(agent, request.app[SETTINGS].agents_may_publish_faq),
+        "may_publish_faq": may_publish_faq(
+            agent, request.config_dict[SETTINGS].web.agents_may_publish_faq
+        ),
     }
 
 
@@ -138,21 +140,20 @@ async def to_queue(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    aiohttp_jinja2.setup(
+    """The pages on ``app``, the console's sub-application (paths under its mount point,
+    ``/console``); only the sign-in form and the static files are open to anyone."""
+    allow_anonymous(
         app,
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-        filters={"locale_label": locale_label, "html_lang": html_lang},
+        app.router.add_get("/login", login_form),
+        app.router.add_post("/login", login_submit),
+        app.router.add_static("/static", HERE / "static", append_version=False),
     )
-    app.router.add_get("/console/login", login_form)
-    app.router.add_post("/console/login", login_submit)
-    app.router.add_post("/console/logout", logout)
-    app.router.add_get("/console", to_queue)
-    app.router.add_get("/console/", queue)
-    app.router.add_get("/console/tickets/{ticket_id}", ticket)
-    app.router.add_get("/console/events", live.events)
-    app.router.add_get(dead_letters.PAGE_PATH, dead_letters.page)
-    app.router.add_post("/console/dead-letters/{letter_id}/discard", dead_letters.discard_form)
-    app.router.add_get(gaps.PAGE_PATH, gaps.page)
-    app.router.add_post("/console/gaps/action", gaps.action_form)
-    app.router.add_static("/console/static", HERE / "static", append_version=False)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("", to_queue)
+    app.router.add_get("/", queue)
+    app.router.add_get("/tickets/{ticket_id}", ticket)
+    app.router.add_get("/events", live.events)
+    app.router.add_get("/dead-letters", dead_letters.page)
+    app.router.add_post("/dead-letters/{letter_id}/discard", dead_letters.discard_form)
+    app.router.add_get("/gaps", gaps.page)
+    app.router.add_post("/gaps/action", gaps.action_form)

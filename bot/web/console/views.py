@@ -28,7 +28,7 @@ from bot.store.models import (
     Ticket,
     TicketNote,
 )
-from bot.web.console.inputs import BadInput, int_parameter, text_parameter
+from bot.web.inputs import BadInput, int_parameter, text_parameter
 
 STATUSES = ("open", "assigned", "resolved")
 ACTIVE = ("open", "assigned")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.web.console.security import add_security_headers
 from bot.web.keys import SETTINGS
 from bot.web.widget import history
 from vocabulary import locale_from_tag
@@ -47,7 +46,7 @@ async def demo(request: web.Request) -> web.Response:
     ``?lang=`` zh, zh-TW, zh-HK (or any tag of those) or en."""
     settings = request.app[SETTINGS]
     lang = locale_from_tag(request.query.get("lang")) or "en"  # en, zh, zh-TW or zh-HK
-    bot_host = settings.public_rasa_url or settings.rasa_url
+    bot_host = settings.servers.public_rasa_url or settings.servers.rasa_url
     page = (STATIC / "demo.html").read_text(encoding="utf-8")
     page = page.replace("{{lang}}", lang).replace("{{bot_host}}", bot_host)
     response = web.Response(text=page, content_type="text/html")
@@ -56,8 +55,7 @@ async def demo(request: web.Request) -> web.Response:
         f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
     )
-    add_security_headers(response)
-    return response
+    return response  # the other security headers: bot.web.headers, on every answer
 
 
 def add_routes(app: web.Application) -> None:

@@ -21,8 +21,7 @@ from aiohttp import web
 from bot.domain.identity import verify
 from bot.domain.transcripts import ConversationOfAnother, transcript
 from bot.store.models import Direction, Interaction
-from bot.web.console.errors import read_json_body
-from bot.web.console.inputs import BadInput, BodyTooLarge
+from bot.web.inputs import BadInput, BodyTooLarge, read_json_body
 from bot.web.keys import SESSIONS, SETTINGS
 from bot.web.rate_limit import RateLimiter
 from connectors.widget_session import valid_secret, widget_sender_id
@@ -30,6 +29,8 @@ from connectors.widget_session import valid_secret, widget_sender_id
 HISTORY_LIMIT = 200
 RATE_WINDOW_SECONDS = 60.0
 RATE_LIMIT = 30  # history requests per address and minute
+# A route of the root app beside the agent API mounted at /api: aiohttp resolves the longer
+# path first, so this one stays open to anyone (tests/bot/web/test_web_layers.py).
 HISTORY_PATH = "/api/widget/history"
 # The body holds a secret, a customer id and a signature: a few hundred bytes.
 MAX_HISTORY_BODY_BYTES = 4096
@@ -113,7 +114,7 @@ async def history(request: web.Request) -> web.Response:
     secret = body.get("session_id")
     if not isinstance(secret, str) or not valid_secret(secret):
         raise _refused(web.HTTPBadRequest, "bad session_id")
-    proven = verify(body, request.app[SETTINGS].identity_secret.get_secret_value())
+    proven = verify(body, request.app[SETTINGS].privacy.identity_secret.get_secret_value())
     try:
         async with request.app[SESSIONS]() as session:
             rows = await transcript(session, widget_sender_id(secret), proven, HISTORY_LIMIT)

@@ -55,7 +55,7 @@ def server(tmp_path_factory) -> Iterator[Settings]:
 
 def post(settings: Settings, path: str, headers: dict[str, str]) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"{settings.action_url}{path}",
+        f"{settings.servers.action_url}{path}",
         data=json.dumps(CALL).encode(),
         headers={"Content-Type": "application/json", **headers},
     )
@@ -90,12 +90,12 @@ def test_a_call_with_the_token_runs_the_action(server):
 
 
 def test_health_stays_open_for_the_supervisors_probes(server):
-    with urllib.request.urlopen(f"{server.action_url}/health", timeout=10) as response:
+    with urllib.request.urlopen(f"{server.servers.action_url}/health", timeout=10) as response:
         assert response.status == 200
 
 
 def test_the_list_of_actions_is_not_open_either(server):
-    request = urllib.request.Request(f"{server.action_url}/actions")
+    request = urllib.request.Request(f"{server.servers.action_url}/actions")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401

@@ -112,7 +112,7 @@ def test_rasa_sends_the_action_servers_token_read_from_its_environment(tmp_path)
     path = endpoints_for(chosen, tmp_path / "endpoints.yml")
     endpoint = yaml.safe_load(path.read_text())["action_endpoint"]
     assert endpoint == {
-        "url": f"{chosen.action_url}/webhook",
+        "url": f"{chosen.servers.action_url}/webhook",
         "headers": {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"},
     }
     rasa = rasa_server(chosen, tmp_path / "m.tar.gz", path, tmp_path / "c.yml")
@@ -143,7 +143,7 @@ def test_rasa_itself_resolves_the_token_reference_in_the_endpoints_file(tmp_path
 
 def test_the_action_server_token_is_random_per_run_when_unset(tmp_path):
     first, second = settings(tmp_path), settings(tmp_path, action_server_token="")
-    tokens = {s.action_server_token.get_secret_value() for s in (first, second)}
+    tokens = {s.rasa.action_server_token.get_secret_value() for s in (first, second)}
     assert len(tokens) == 2 and "" not in tokens
 
 

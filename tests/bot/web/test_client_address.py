@@ -88,13 +88,13 @@ def test_a_long_header_is_read_from_the_right_only():
 
 def test_trusted_proxies_are_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 fd00::/8")
-    assert Settings().trusted_proxies == (
+    assert Settings().web.trusted_proxies == (
         ipaddress.ip_network("127.0.0.1/32"),
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("fd00::/8"),
     )
     monkeypatch.setenv("TRUSTED_PROXIES", "")
-    assert Settings().trusted_proxies == ()
+    assert Settings().web.trusted_proxies == ()
 
 
 @pytest.mark.parametrize("value", ["nginx", "10.0.0.0/33", "10.0.0.1/8", "*"])
@@ -107,7 +107,7 @@ def test_a_bad_trusted_proxy_stops_the_start(monkeypatch, value):
 def test_the_web_service_started_by_the_supervisor_gets_the_same_proxies(tmp_path, monkeypatch):
     chosen = Settings(run_dir=tmp_path, trusted_proxies="127.0.0.1, 10.0.0.0/8")
     monkeypatch.setenv("TRUSTED_PROXIES", web_server(chosen).env["TRUSTED_PROXIES"])
-    assert Settings().trusted_proxies == chosen.trusted_proxies
+    assert Settings().web.trusted_proxies == chosen.web.trusted_proxies
     monkeypatch.delenv("TRUSTED_PROXIES")
     assert web_server(Settings(run_dir=tmp_path)).env["TRUSTED_PROXIES"] == ""
 

@@ -332,9 +332,9 @@ async def test_a_setting_lets_agents_publish_too(client, sessions, database_url,
 
 
 def test_agents_may_publish_faq_is_off_unless_set(monkeypatch):
-    assert Settings().agents_may_publish_faq is False
+    assert Settings().web.agents_may_publish_faq is False
     monkeypatch.setenv("AGENTS_MAY_PUBLISH_FAQ", "true")
-    assert Settings().agents_may_publish_faq is True
+    assert Settings().web.agents_may_publish_faq is True
 
 
 # --- bad input: a clear 4xx, never a 500, and nothing changes --------------------------------

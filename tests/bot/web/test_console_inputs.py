@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.web.console.inputs import (
+from bot.web.console.views import Cursor, page_request, query_filters
+from bot.web.inputs import (
     MAX_BODY_BYTES,
     MAX_ID,
     BadInput,
@@ -19,7 +20,6 @@ from bot.web.console.inputs import (
     text_field,
     text_parameter,
 )
-from bot.web.console.views import Cursor, page_request, query_filters
 
 
 @pytest.mark.parametrize("value", ["1", "42", str(MAX_ID)])

@@ -28,7 +28,7 @@ KEYS = (
 
 def around_today() -> str:
     """``from`` and ``to`` covering today in the business time zone, whatever the hour."""
-    today = datetime.now(ZoneInfo(Settings().business_timezone)).date()
+    today = datetime.now(ZoneInfo(Settings().handoff.business_timezone)).date()
     return f"from={today - timedelta(days=1)}&to={today + timedelta(days=1)}"
 
 

@@ -1,8 +1,10 @@
-"""What the console accepts from outside: JSON bodies, ids, texts and query parameters.
+"""What the web service accepts from outside: JSON bodies, ids, texts and query parameters.
 
-Pure functions that raise :class:`BadInput` (the message says what is wrong, for the caller)
-before anything is stored, so that bad input changes nothing; :mod:`bot.web.console.api` turns the
-exception into a JSON 400 (413 for :class:`BodyTooLarge`).
+Checks that raise :class:`BadInput` (the message says what is wrong, for the caller) before
+anything is stored, so that bad input changes nothing; the console's API turns the exception
+into a JSON 400 (413 for :class:`BodyTooLarge`, see :mod:`bot.web.console.errors`), the widget's
+history into its own. The console and the widget both use them, so they live here, beside
+neither.
 
 >>> parse_id("42", "ticket id")
 42
@@ -16,6 +18,8 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from aiohttp import web
 
 # Ids are PostgreSQL INTEGERs: anything outside this range cannot name a row.
 MAX_ID = 2**31 - 1
@@ -131,3 +135,24 @@ def text_parameter(
     if len(value) > max_chars:
         raise BadInput(f"{name} is longer than {max_chars} characters")
     return check_text(value, name) or None
+
+
+async def _read(request: web.Request, max_bytes: int) -> bytes:
+    """The body, refused past ``max_bytes`` whether or not it says its length (a chunked body
+    does not)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise BodyTooLarge(max_bytes, request.content_length)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(max_bytes + 1 - size):
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLarge(max_bytes, size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: web.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request's JSON object, read at most ``max_bytes`` far and checked by
+    :func:`parse_json_object`; raises :class:`BodyTooLarge` or :class:`BadInput` otherwise."""
+    return parse_json_object(await _read(request, max_bytes))
