@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ EXAMPLES = 5
 NEAREST = 3
 MAX_KEY_CHARS = 500
 MAX_QUESTIONS = 5000  # the newest ones in the range; older ones wait for a narrower range
+CACHED_VECTORS = 4 * MAX_QUESTIONS
 
 
 @dataclass(frozen=True)
@@ -245,13 +247,69 @@ async def dismiss(
     await session.flush()
 
 
-async def embed(lookup: FaqLookup, texts: list[str]) -> np.ndarray:
+class EmbeddingCache:
+    """Question vectors by embedding model and text, the least recently used dropped beyond
+    ``limit`` (a vector of the default model takes 1.5 kB).
+
+    Each gap page, accept and dismiss groups the range's questions again; with the cache only
+    the questions asked since are embedded. Vectors depend on the model, not on the index
+    version, so an index rebuilt by an accepted group keeps them.
+
+    >>> cache = EmbeddingCache(limit=1)
+    >>> cache.put("m", "a", np.ones(2, dtype=np.float32)); cache.put("m", "b", np.zeros(2))
+    >>> cache.get("m", "a") is None, cache.get("m", "b").tolist()
+    (True, [0.0, 0.0])
+    """
+
+    def __init__(self, limit: int = CACHED_VECTORS) -> None:
+        self.limit = limit
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def get(self, model: str, text: str) -> np.ndarray | None:
+        vector = self._vectors.get((model, text))
+        if vector is not None:
+            self._vectors.move_to_end((model, text))
+        return vector
+
+    def put(self, model: str, text: str, vector: np.ndarray) -> None:
+        self._vectors[(model, text)] = vector
+        self._vectors.move_to_end((model, text))
+        while len(self._vectors) > self.limit:
+            self._vectors.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+_vectors = EmbeddingCache()
+
+
+async def embed(
+    lookup: FaqLookup, texts: list[str], cache: EmbeddingCache | None = None
+) -> np.ndarray:
     """``texts`` embedded off the event loop by the model the FAQ index was built with (the one
-    the web service's searcher holds already: :meth:`Embedder.load` caches it)."""
+    the web service's searcher holds already: :meth:`Embedder.load` caches it); texts the
+    ``cache`` (default: the process's) holds for that model are not embedded again."""
+    cache = _vectors if cache is None else cache
     searcher = await lookup.searcher()
-    embedder = await asyncio.to_thread(Embedder.load, searcher.index.model)
     onnx_cache = searcher.settings.onnx_cache_dir or None
-    return await asyncio.to_thread(embedder.encode, texts, 64, onnx_cache)
+    # ONNX Runtime's vectors differ from PyTorch's in the last digits: cached apart.
+    model = f"{searcher.index.model}|{'onnx' if onnx_cache else 'torch'}"
+    found: dict[str, np.ndarray] = {}
+    for text in texts:
+        vector = cache.get(model, text)
+        if vector is not None:
+            found[text] = vector
+    missing = [text for text in dict.fromkeys(texts) if text not in found]
+    if missing:
+        embedder = await asyncio.to_thread(Embedder.load, searcher.index.model)
+        vectors = await asyncio.to_thread(embedder.encode, missing, 64, onnx_cache)
+        for text, vector in zip(missing, vectors, strict=True):
+            found[text] = vector.copy()  # a row alone, not a view keeping the batch alive
+            cache.put(model, text, found[text])
+    if not texts:
+        return np.zeros((0, searcher.index.vectors.shape[1]), dtype=np.float32)
+    return np.stack([found[text] for text in texts])
 
 
 def group(gaps: list[Gap], vectors: np.ndarray, threshold: float) -> list[GapGroup]:
