@@ -6,6 +6,7 @@
 - ``customers``: a customer on Rasa's socket.io channel as the widget talks to it, and the
   Chromium used for browser sessions;
 - ``agents``: agents created in the application database, to sign in to the console.
+- ``postgres``: the PostgreSQL server (``TEST_POSTGRES_URL``) throw-away databases are made on.
 
 ``tests/support/`` keeps what only the tests use. The packages (faq_index, actions, bot,
 connectors, vocabulary) never import this one, and it imports neither ``bench`` nor ``tests``

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import textwrap
 import uuid
 from collections.abc import Generator, Iterator
@@ -11,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from _pytest.doctest import DoctestModule  # not exported by pytest; pytest is pinned
-from sqlalchemy.engine import make_url
 
 from faq_index import Embedder, build_index, load_sources
+from testkit.postgres import POSTGRES_ADMIN_URL, admin_connection, postgres_database_url
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -90,24 +89,6 @@ def small_index(tmp_path_factory, embedder) -> Path:
 
 # --- the application database, on SQLite and on PostgreSQL -------------------------------------
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-async def _postgres_admin():
-    import asyncpg
-
-    url = make_url(POSTGRES_ADMIN_URL)
-    return await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        timeout=5,
-    )
-
 
 class PostgresServer:
     """Creates throw-away databases on the test PostgreSQL server."""
@@ -119,7 +100,7 @@ class PostgresServer:
         name = f"bot_test_{uuid.uuid4().hex[:12]}"
 
         async def create() -> None:
-            connection = await _postgres_admin()
+            connection = await admin_connection()
             try:
                 await connection.execute(f'CREATE DATABASE "{name}"')
             finally:
@@ -127,11 +108,11 @@ class PostgresServer:
 
         asyncio.run(create())
         self.created.append(name)
-        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        return postgres_database_url(name)
 
     def drop_all(self) -> None:
         async def drop() -> None:
-            connection = await _postgres_admin()
+            connection = await admin_connection()
             try:
                 for name in self.created:
                     for database in (name, f"{name}_tracker"):
@@ -156,7 +137,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 async def _postgres_admin_check() -> None:
-    connection = await _postgres_admin()
+    connection = await admin_connection()
     await connection.close()
 
 

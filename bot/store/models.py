@@ -127,7 +127,11 @@ class Interaction(Base):
     """One message in a conversation, with what the bot understood and decided."""
 
     __tablename__ = "interactions"
-    __table_args__ = (Index("ix_interactions_customer_time", "customer_id", "timestamp"),)
+    __table_args__ = (
+        Index("ix_interactions_customer_time", "customer_id", "timestamp"),
+        # Insights read the messages of a date range (bot.domain.insights.sources).
+        Index("ix_interactions_timestamp", "timestamp"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     # The source event's digest: a re-delivered event finds its row and is not stored again.
@@ -206,7 +210,10 @@ class Ticket(Base):
     """An escalation: a conversation handed to people until one of them resolves it."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_created_at", "created_at"),  # insights: the tickets of a date range
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

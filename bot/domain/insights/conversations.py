@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Label,
     SQLColumnExpression,
     Subquery,
@@ -101,9 +102,10 @@ def spanning(chosen: Sequence[Period]) -> Period:
     return Period(chosen[0].first, chosen[-1].last, chosen[0].start, chosen[-1].end)
 
 
-def _activity(flt: InsightsFilter, window: Period, chosen: Sequence[Period]) -> Subquery:
+def _activity(
+    flt: InsightsFilter, window: Period, chosen: Sequence[Period], rated: Subquery
+) -> Subquery:
     """One row per message, ticket and refused answer: conversation, period, what it shows."""
-    rated = rated_answers(flt, window)
 
     def flags(*values: SQLColumnExpression[Any]) -> tuple[Label[Any], ...]:
         names = ("question", "answered", "ticket", "refused", "ticket_id")
@@ -138,16 +140,25 @@ def _activity(flt: InsightsFilter, window: Period, chosen: Sequence[Period]) -> 
     return messages.union_all(tickets, refused).subquery("activity")
 
 
-async def _outcomes(
-    session: AsyncSession,
-    flt: InsightsFilter,
-    chosen: Sequence[Period],
-    figures: list[ConversationFigures],
-) -> None:
-    activity = _activity(flt, spanning(chosen), chosen)
+def conversation_periods(
+    flt: InsightsFilter, chosen: Sequence[Period], rated: Subquery | None = None
+) -> Subquery:
+    """One row per conversation active in each period of ``chosen``: ``conversation``,
+    ``period`` and, as 0 or 1, ``question`` (a question asked), ``answered`` (one answered),
+    ``ticket`` (a ticket opened) and ``refused`` (a "did not help" on an answer of the period);
+    ``first_ticket``, the id of its first ticket opened in the period (NULL without one).
+    :func:`asked_for_something` and :func:`bot_resolved` read its rows.
+
+    ``rated``: :func:`~bot.domain.insights.sources.rated_answers` of the whole of ``chosen``,
+    for a statement that reads it elsewhere too (made here otherwise)."""
+    window = spanning(chosen)
+    if rated is None:
+        rated = rated_answers(flt, window)
+    activity = _activity(flt, window, chosen, rated)
     c = activity.c
-    each = (
+    return (
         select(
+            c.conversation,
             c.period,
             func.max(c.question).label("question"),
             func.max(c.answered).label("answered"),
@@ -158,15 +169,34 @@ async def _outcomes(
         .group_by(c.conversation, c.period)
         .subquery("conversation_periods")
     )
+
+
+def asked_for_something(row: Any) -> ColumnElement[bool]:
+    """A row of :func:`conversation_periods` is a conversation with questions."""
+    return or_(row.question == 1, row.ticket == 1)
+
+
+def bot_resolved(row: Any) -> ColumnElement[bool]:
+    """A row of :func:`conversation_periods` is a conversation the bot resolved."""
+    return and_(row.ticket == 0, row.answered == 1, row.refused == 0)
+
+
+async def _outcomes(
+    session: AsyncSession,
+    flt: InsightsFilter,
+    chosen: Sequence[Period],
+    figures: list[ConversationFigures],
+) -> None:
+    each = conversation_periods(flt, chosen)
     e = each.c
     query = (
         select(
             e.period,
             Ticket.reason,
             func.count(),
-            func.sum(case((or_(e.question == 1, e.ticket == 1), ONE), else_=ZERO)),
+            func.sum(case((asked_for_something(e), ONE), else_=ZERO)),
             func.sum(e.ticket),
-            func.sum(case((and_(e.ticket == 0, e.answered == 1, e.refused == 0), ONE), else_=ZERO)),
+            func.sum(case((bot_resolved(e), ONE), else_=ZERO)),
         )
         .select_from(each)
         .outerjoin(Ticket, Ticket.id == e.first_ticket)

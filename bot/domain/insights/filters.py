@@ -40,6 +40,9 @@ WIDGET_CHANNELS = ("socketio",)
 WECHAT_CHANNELS = ("wechat",)
 # The longest report: two years, 731 daily periods at most.
 MAX_DAYS = 731
+# The calendar a report may cover: far from the ends of Python's, whose edges cannot be turned
+# into instants in every time zone (nor have a previous period to compare with).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 E = TypeVar("E", bound=Enum)
 
@@ -73,6 +76,8 @@ class InsightsFilter:
     def __post_init__(self) -> None:
         if self.start > self.end:
             raise InsightsError(f"from ({self.start}) is after to ({self.end})")
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise InsightsError(f"dates are between {FIRST_DAY} and {LAST_DAY}")
         if self.days > MAX_DAYS:
             raise InsightsError(f"a report covers at most {MAX_DAYS} days")
         if self.language is not None and self.language not in LOCALES:

@@ -43,6 +43,7 @@ ACCOUNT_EVENTS = ("subscribe", "unsubscribe")
 ANSWER, CLARIFY, NOT_FOUND = "answer", "clarify", "escalate"
 CHOSEN_IN_CLARIFICATION = "choose_faq"
 HELPFUL, NOT_HELPFUL = "helpful", "not_helpful"
+VERDICTS = (HELPFUL, NOT_HELPFUL)
 CUSTOMER = Direction.CUSTOMER.value
 ONE = literal_column("1", Integer)
 ZERO = literal_column("0", Integer)
@@ -97,31 +98,65 @@ def rated_answers(flt: InsightsFilter, window: Period) -> Subquery:
     gives every message the last answered one before it (a window function); a verdict goes to
     that answer. Answers and verdicts are then grouped by answer: no correlated subquery, so the
     databases plan it the same way whatever their statistics say.
+
+    What the pass reads, changing no result: answers and verdicts only (other messages never
+    are the last answer before a verdict); and after the window, only the conversations with
+    an answer in it (a verdict elsewhere cannot reach one), so that a window long past does not
+    read everything since. They are read first, by date (materialized): asked for in each
+    conversation's order, a database would follow the conversation index and jump about the
+    table for every row, several times slower on a large one.
     """
-    answered_id = case((Interaction.faq_decision == ANSWER, Interaction.id), else_=null())
-    ordered = (
-        select(
+
+    def answers_and_verdicts(*conditions: ColumnElement[bool]) -> Select[Any]:
+        columns: tuple[Any, ...] = (
             Interaction.id,
             Interaction.conversation_id,
             Interaction.timestamp,
             Interaction.faq_id,
             Interaction.faq_decision,
             Interaction.feedback,
-            func.max(answered_id)
-            .over(
-                partition_by=Interaction.conversation_id,
-                order_by=Interaction.id,
-                rows=(None, -1),
-            )
-            .label("before"),
         )
-        .where(
+        return select(*columns).where(
             Interaction.direction == CUSTOMER,
-            Interaction.timestamp >= window.start,
+            or_(Interaction.faq_decision == ANSWER, Interaction.feedback.in_(VERDICTS)),
             *in_scope(flt, Interaction.conversation_id),
+            *conditions,
         )
-        .cte("ordered")
+
+    answered_in_window = select(Interaction.conversation_id).where(
+        Interaction.direction == CUSTOMER,
+        Interaction.faq_decision == ANSWER,
+        Interaction.timestamp >= window.start,
+        Interaction.timestamp < window.end,
     )
+    read = (
+        answers_and_verdicts(
+            Interaction.timestamp >= window.start, Interaction.timestamp < window.end
+        )
+        .union_all(
+            answers_and_verdicts(
+                Interaction.timestamp >= window.end,
+                # "+ 0": found by date, then tested; never looked up by conversation (SQLite,
+                # without statistics, would read every answered conversation's messages so).
+                (Interaction.conversation_id + 0).in_(answered_in_window),
+            )
+        )
+        .cte("answers_and_verdicts_read")
+        .prefix_with("MATERIALIZED")
+    )
+    r = read.c
+    answered_id = case((r.faq_decision == ANSWER, r.id), else_=null())
+    ordered = select(
+        r.id,
+        r.conversation_id,
+        r.timestamp,
+        r.faq_id,
+        r.faq_decision,
+        r.feedback,
+        func.max(answered_id)
+        .over(partition_by=r.conversation_id, order_by=r.id, rows=(None, -1))
+        .label("before"),
+    ).cte("ordered")
     o = ordered.c
     answers = select(
         o.id.label("answer_id"),
@@ -140,7 +175,7 @@ def rated_answers(flt: InsightsFilter, window: Period) -> Subquery:
         ZERO,
         ONE,
         case((o.feedback == NOT_HELPFUL, ONE), else_=ZERO),
-    ).where(o.before.is_not(None), o.feedback.in_((HELPFUL, NOT_HELPFUL)))
+    ).where(o.before.is_not(None), o.feedback.in_(VERDICTS))
     both = answers.union_all(given).subquery("answers_and_verdicts")
     b = both.c
     return (

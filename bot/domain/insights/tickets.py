@@ -102,32 +102,48 @@ class TicketFigures:
     def satisfaction_distribution(self) -> dict[str, int]:
         return {str(score): self.ratings.count(score) for score in RATINGS}
 
-    def add(self, row: Row[Any], hours: BusinessHours) -> None:
-        """Count one ticket row (see :func:`_rows`)."""
+    def add(self, row: Row[Any], hours: BusinessHours, times: TicketTimes | None = None) -> None:
+        """Count one ticket row (see :func:`_rows`); ``times``: its :class:`TicketTimes`, when
+        already known (a row counted twice, in its period and for its agent)."""
+        times = times or TicketTimes.of(row, hours)
         self.tickets += 1
         self.by_reason[row.reason] = self.by_reason.get(row.reason, 0) + 1
         self.reopened += row.reopened > 0
-        if row.first_reply_at is not None:
+        if times.first_response is not None:
             self.replied += 1
-            self._time(
-                self.first_response, self.first_response_business, row, row.first_reply_at, hours
-            )
-        if row.status == TicketStatus.RESOLVED.value and row.resolved_at is not None:
+            self.first_response.append(times.first_response[0])
+            self.first_response_business.append(times.first_response[1])
+        if times.resolution is not None:
             self.resolved += 1
             self.resolved_without_reply += row.first_reply_at is None
-            self._time(self.resolution, self.resolution_business, row, row.resolved_at, hours)
+            self.resolution.append(times.resolution[0])
+            self.resolution_business.append(times.resolution[1])
         else:
             self.active += 1
         if row.satisfaction in RATINGS:
             self.ratings.append(row.satisfaction)
         self.ratings_asked += bool(row.asked) or row.satisfaction in RATINGS
 
-    @staticmethod
-    def _time(
-        wall: list[float], business: list[float], row: Row[Any], end: datetime, hours: BusinessHours
-    ) -> None:
-        wall.append(max((end - row.created_at).total_seconds(), 0.0))
-        business.append(business_seconds(row.created_at, end, hours))
+
+@dataclass(frozen=True)
+class TicketTimes:
+    """A ticket row's first response and resolution times as (seconds, business seconds);
+    ``None`` when it has no reply, or is not resolved."""
+
+    first_response: tuple[float, float] | None
+    resolution: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, row: Row[Any], hours: BusinessHours) -> TicketTimes:
+        def waited(end: datetime) -> tuple[float, float]:
+            wall = max((end - row.created_at).total_seconds(), 0.0)
+            return wall, business_seconds(row.created_at, end, hours)
+
+        resolved = row.status == TicketStatus.RESOLVED.value and row.resolved_at is not None
+        return cls(
+            waited(row.first_reply_at) if row.first_reply_at is not None else None,
+            waited(row.resolved_at) if resolved else None,
+        )
 
 
 def _rows(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
@@ -181,9 +197,10 @@ async def ticket_figures(
     figures = [TicketFigures() for _ in chosen]
     by_agent: dict[int, TicketFigures] = {}
     for row in await session.execute(_rows(flt, chosen)):
-        figures[row.period].add(row, hours)
+        times = TicketTimes.of(row, hours)  # once: business hours take a loop over the days
+        figures[row.period].add(row, hours, times)
         if row.assigned_agent_id is not None:
-            by_agent.setdefault(row.assigned_agent_id, TicketFigures()).add(row, hours)
+            by_agent.setdefault(row.assigned_agent_id, TicketFigures()).add(row, hours, times)
     agents = []
     if by_agent:
         named = await session.execute(

@@ -36,7 +36,7 @@ from bot.domain.tickets import (
     resolve,
 )
 from bot.store.models import Customer, Ticket
-from bot.web.console import dead_letters, gaps, insights
+from bot.web.console import dead_letters, exports, gaps, insights
 from bot.web.console.errors import Handler, NotFound, json_errors
 from bot.web.console.security import (
     LOGIN_CSRF_COOKIE,
@@ -320,3 +320,4 @@ def add_routes(app: web.Application) -> None:
         allow_anonymous(app, app.router.add_route(method, path, json_errors(handler)))
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, json_errors(handler))
+    exports.add_routes(app)

@@ -14,7 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
-from bot.web.console import dead_letters, gaps, live
+from bot.web.console import dashboard, dead_letters, gaps, live
 from bot.web.console.api import set_login_csrf_cookie, set_session_cookie
 from bot.web.console.nav import navigation
 from bot.web.console.security import (
@@ -157,3 +157,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/dead-letters/{letter_id}/discard", dead_letters.discard_form)
     app.router.add_get("/gaps", gaps.page)
     app.router.add_post("/gaps/action", gaps.action_form)
+    dashboard.add_routes(app)
