@@ -95,7 +95,7 @@ lint: $(VENV)/.installed
 check: typecheck contracts
 
 typecheck: $(VENV)/.installed $(RASA_VENV)/.installed
-	$(PY) -m mypy faq_index vocabulary bot/settings bot/store bot/domain bot/workers
+	$(PY) -m mypy faq_index vocabulary bot/settings bot/store bot/domain bot/workers bot/runtime
 	$(PY) -m mypy --python-executable $(RASA_VENV)/bin/python connectors
 
 contracts: $(VENV)/.installed

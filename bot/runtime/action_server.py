@@ -31,8 +31,9 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
+from typing import Any
 
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME, DEFAULT_ENDPOINTS_PATH
@@ -69,7 +70,7 @@ def authorized(header: str | None, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def require_token(token: str) -> Callable[[Request], Awaitable[HTTPResponse | None]]:
+def require_token(token: str) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]:
     """A Sanic request middleware answering 401 to calls without the token."""
 
     async def middleware(request: Request) -> HTTPResponse | None:
@@ -93,7 +94,7 @@ def create_app(
     auto_reload: bool = False,
     endpoints: str = DEFAULT_ENDPOINTS_PATH,
     warm_up: str | None = None,
-) -> Sanic:
+) -> Sanic[Any, Any]:
     """rasa-sdk's app (built anew in each worker process) behind :func:`require_token`.
 
     Raises:
@@ -103,7 +104,7 @@ def create_app(
         raise ValueError(f"{TOKEN_ENV} is empty")
     executor = ActionExecutor()
     executor.register_package(actions_package)
-    app = create_app_for_serve(
+    app: Sanic[Any, Any] = create_app_for_serve(
         executor, cors_origins=cors_origins, auto_reload=auto_reload, endpoints=endpoints
     )
     app.register_middleware(require_token(token), "request")
@@ -114,11 +115,11 @@ def create_app(
     return app
 
 
-def _in_worker(_app: Sanic) -> None:
+def _in_worker(_app: Sanic[Any, Any]) -> None:
     die_with_parent(signal.SIGKILL)
 
 
-async def _warm_up(target: str, _app: Sanic) -> None:
+async def _warm_up(target: str, _app: Sanic[Any, Any]) -> None:
     """Call ``module:function`` in a thread; a failure is logged, and the server starts."""
     module, _, name = target.partition(":")
     started = time.monotonic()
@@ -131,7 +132,7 @@ async def _warm_up(target: str, _app: Sanic) -> None:
     log.info("warm-up %s done in %.1f s", target, time.monotonic() - started)
 
 
-def _watch_workers(app: Sanic) -> None:
+def _watch_workers(app: Sanic[Any, Any]) -> None:
     manager = app.manager
     threading.Thread(
         target=_exit_when_a_worker_dies, args=(manager,), name="worker-watch", daemon=True

@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from typing import Any
 
 
 def send(
@@ -13,12 +14,12 @@ def send(
     sender: str,
     message: str,
     timeout: float = 60.0,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     token: str | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Send one message through the REST channel (``REST_CHANNEL_TOKEN`` as ``token``) and
     return the bot's messages."""
-    body = {"sender": sender, "message": message}
+    body: dict[str, Any] = {"sender": sender, "message": message}
     if metadata:
         body["metadata"] = metadata
     headers = {"Content-Type": "application/json"}
@@ -30,14 +31,15 @@ def send(
         headers=headers,
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read().decode("utf-8"))
+        replies: list[dict[str, Any]] = json.loads(response.read().decode("utf-8"))
+        return replies
 
 
 def chat_in_terminal(rasa_url: str, token: str) -> None:
     """Read lines, print replies; a number picks one of the last message's buttons."""
     sender = f"terminal-{uuid.uuid4().hex[:8]}"
     print("Type a message (中文 or English); a number picks a button; Ctrl-D quits.")
-    buttons: list[dict] = []
+    buttons: list[dict[str, Any]] = []
     while True:
         try:
             line = input("you> ").strip()

@@ -105,25 +105,28 @@ class Guardian:
 
     def close(self, timeout: float = 10.0) -> None:
         """The normal end: every group forgotten, the pipe closed, the guardian exits."""
-        if self.process is None:
+        process = self.process
+        if process is None:
             return
         with contextlib.suppress(OSError):
-            self.process.stdin.close()
+            if process.stdin is not None:
+                process.stdin.close()
         try:
-            self.process.wait(timeout)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()
 
     def _send(self, line: str) -> None:
-        if not self.alive():
+        process = self.process
+        if process is None or process.poll() is not None or process.stdin is None:
             self.start()  # replays self.groups, this one included
             return
         try:
-            self.process.stdin.write(f"{line}\n".encode())
-            self.process.stdin.flush()
+            process.stdin.write(f"{line}\n".encode())
+            process.stdin.flush()
         except (BrokenPipeError, OSError):
-            self.process.wait()
+            process.wait()
             self.start()
 
 

@@ -14,8 +14,10 @@ which Rasa substitutes from the environment given to its process.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import DatabaseSettings, Settings
 from bot.store.db import async_url
@@ -34,11 +36,17 @@ def tracker_store_url(database: DatabaseSettings) -> URL:
     return app.set(database=f"{app.database}_tracker")
 
 
-def _sql_endpoint(url: URL, password_env: str, env: dict[str, str]) -> dict:
+def _sqlite_file(url: URL) -> Path:
+    if not url.database or url.database == ":memory:":
+        raise ValueError(f"Rasa's stores need an SQLite file, not {url.render_as_string()}")
+    return Path(url.database)
+
+
+def _sql_endpoint(url: URL, password_env: str, env: dict[str, str]) -> dict[str, Any]:
     async_url(url)  # refuses databases we do not support
     if url.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": str(Path(url.database).resolve())}
-    config = {
+        return {"type": "SQL", "dialect": "sqlite", "db": str(_sqlite_file(url).resolve())}
+    config: dict[str, Any] = {
         "type": "SQL",
         "dialect": "postgresql",
         "url": url.host or "127.0.0.1",
@@ -53,7 +61,7 @@ def _sql_endpoint(url: URL, password_env: str, env: dict[str, str]) -> dict:
     return config
 
 
-def rasa_store_endpoints(settings: Settings) -> tuple[dict, dict[str, str]]:
+def rasa_store_endpoints(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
     """(endpoints.yml entries for the tracker store and event broker, env for Rasa)."""
     env: dict[str, str] = {}
     tracker = _sql_endpoint(tracker_store_url(settings.database), TRACKER_PASSWORD_ENV, env)
@@ -68,10 +76,10 @@ def rasa_store_endpoints(settings: Settings) -> tuple[dict, dict[str, str]]:
     return {"tracker_store": tracker, "event_broker": broker}, env
 
 
-def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict:
+def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict[str, Any]:
     if url.drivername not in ("amqp", "amqps"):
         raise ValueError(f"EVENT_BROKER_URL must be an amqp:// URL, not {url.drivername}://")
-    config = {
+    config: dict[str, Any] = {
         "type": "pika",
         "url": url.host or "127.0.0.1",
         "port": url.port or 5672,
@@ -83,13 +91,13 @@ def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict:
     return config
 
 
-async def tracker_store_engine(database: DatabaseSettings):
+async def tracker_store_engine(database: DatabaseSettings) -> AsyncEngine | None:
     """An engine on Rasa's tracker store database, or None when Rasa has not created it yet."""
     from bot.store.db import create_engine
 
     url = tracker_store_url(database)
     if url.get_backend_name() == "sqlite":
-        if not Path(url.database).exists():
+        if not _sqlite_file(url).exists():
             return None
         return create_engine(url)
     engine = create_engine(url)

@@ -247,3 +247,10 @@ def _group_members(group: int) -> list[int]:
             if int(fields[2]) == group and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_sqlite_database_in_memory_is_refused_for_rasa_s_stores(tmp_path, url):
+    # Rasa's tracker store and event broker are other processes: they need a file to share.
+    with pytest.raises(ValueError, match="need an SQLite file"):
+        endpoints_for(settings(tmp_path, database_url=url), tmp_path / "endpoints.yml")
