@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -136,6 +137,13 @@ async def seeded(database_url: str, build) -> None:
         await engine.dispose()
 
 
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's choice)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def web(tmp_path_factory) -> Iterator[Settings]:
     """The web service alone, on a database with both datasets and a copy of the FAQ index
@@ -146,8 +154,9 @@ def web(tmp_path_factory) -> Iterator[Settings]:
     work = tmp_path_factory.mktemp("dashboard")
     shutil.copytree(built, work / "faq_index", symlinks=True)
     settings = Settings(
-        web_port=int(os.environ.get("TEST_WEB_PORT", "15080")),
-        rasa_port=int(os.environ.get("TEST_RASA_PORT", "15005")),  # never started
+        # Not TEST_WEB_PORT: the shared assistant's web service may be listening there.
+        web_port=free_port(),
+        rasa_port=free_port(),  # never started
         rasa_api_token=uuid.uuid4().hex,
         run_dir=work / "run",
         database_url=f"sqlite:///{work / 'app.db'}",

@@ -90,7 +90,13 @@ async def test_an_accepted_gap_group_is_answered_by_the_bot(
     assistant: Assistant, admin: str, browser
 ):
     marker = uuid.uuid4().hex[:6]
-    questions = [f"Can I pay with sea shells {marker}?", f"Do you take sea shells {marker}?"]
+    # A topic no other test asks about: the accepted questions stay in the shared FAQ, and
+    # test_handoff's "Can I pay with seashells?" must still find nothing.
+    # (Both stay far below the FAQ's thresholds whatever the marker: checked on 30 markers.)
+    questions = [
+        f"Can I trade my bicycle for a hat {marker}?",
+        f"Do you swap bicycles for hats {marker}?",
+    ]
     for question in questions:
         assert (await first_reply(assistant, question)).startswith("Sorry, I couldn't find")
 
