@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faq_index.entry_classifier import fit_softmax
 from faq_index.text import chinese_tokens
 
 # sklearn's C (the inverse strength of the L2 penalty), chosen on the development queries of
@@ -134,29 +135,4 @@ def _fit(
         (len(rows), features),
         check_invariants=True,
     ).coalesce()
-    y = torch.from_numpy(labels)
-    weights = torch.zeros(features, entries, requires_grad=True)
-    bias = torch.zeros(entries, requires_grad=True)
-    penalty = 1.0 / (2.0 * c * len(rows))
-    optimizer = torch.optim.LBFGS(
-        [weights, bias],
-        lr=1.0,
-        max_iter=MAX_ITERATIONS,
-        history_size=HISTORY,
-        line_search_fn="strong_wolfe",
-    )
-
-    def loss() -> torch.Tensor:
-        optimizer.zero_grad()
-        value = torch.nn.functional.cross_entropy(torch.sparse.mm(x, weights) + bias, y)
-        value = value + penalty * (weights * weights).sum()
-        value.backward()
-        return value
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small problem, busy shared cores: see EntryClassifier.train
-    try:
-        optimizer.step(loss)
-    finally:
-        torch.set_num_threads(threads)
-    return weights.detach().numpy().copy(), bias.detach().numpy().copy()
+    return fit_softmax(x, labels, entries, c, MAX_ITERATIONS, HISTORY)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,35 +40,7 @@ class EntryClassifier:
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
-        y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
-        weights = torch.zeros(x.shape[1], entries, requires_grad=True)
-        bias = torch.zeros(entries, requires_grad=True)
-        penalty = 1.0 / (2.0 * c * len(x))
-        optimizer = torch.optim.LBFGS(
-            [weights, bias],
-            lr=1.0,
-            max_iter=MAX_ITERATIONS,
-            history_size=20,
-            line_search_fn="strong_wolfe",
-        )
-
-        def loss() -> torch.Tensor:
-            optimizer.zero_grad()
-            value = torch.nn.functional.cross_entropy(x @ weights + bias, y)
-            value = value + penalty * (weights * weights).sum()
-            value.backward()
-            return value
-
-        # One thread: the problem is small (variants x 384 x entries) and L-BFGS makes many
-        # tiny steps; two threads on two busy cores spend their time waiting for each other,
-        # many times slower than one (bench/RESULTS.md).
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            optimizer.step(loss)
-        finally:
-            torch.set_num_threads(threads)
-        return cls(weights.detach().numpy().copy(), bias.detach().numpy().copy())
+        return cls(*fit_softmax(x, np.asarray(labels, dtype=np.int64), entries, c))
 
     def probabilities(self, query_vector: np.ndarray) -> np.ndarray:
         """Softmax over entries for one (d,) or (1, d) query vector."""
@@ -87,3 +60,47 @@ class EntryClassifier:
         """Read the classifier of the index version in ``directory`` (:meth:`save`)."""
         with np.load(directory / FILE_NAME) as data:
             return cls(data["weights"], data["bias"])
+
+
+def fit_softmax(
+    x: Any,
+    labels: np.ndarray,
+    entries: int,
+    c: float = DEFAULT_C,
+    max_iterations: int = MAX_ITERATIONS,
+    history: int = 20,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(weights, bias) of an L2-penalised softmax regression of ``labels`` on the rows of
+    ``x`` (a dense or sparse torch tensor), by full-batch L-BFGS."""
+    import torch
+
+    y = torch.from_numpy(labels)
+    weights = torch.zeros(x.shape[1], entries, requires_grad=True)
+    bias = torch.zeros(entries, requires_grad=True)
+    penalty = 1.0 / (2.0 * c * x.shape[0])
+    multiply = torch.sparse.mm if x.is_sparse else torch.matmul
+    optimizer = torch.optim.LBFGS(
+        [weights, bias],
+        lr=1.0,
+        max_iter=max_iterations,
+        history_size=history,
+        line_search_fn="strong_wolfe",
+    )
+
+    def loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        value: torch.Tensor = torch.nn.functional.cross_entropy(multiply(x, weights) + bias, y)
+        value = value + penalty * (weights * weights).sum()
+        value.backward()
+        return value
+
+    # One thread: the problem is small (variants x features x entries) and L-BFGS makes many
+    # tiny steps; two threads on two busy cores spend their time waiting for each other,
+    # many times slower than one (bench/RESULTS.md).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        optimizer.step(loss)
+    finally:
+        torch.set_num_threads(threads)
+    return weights.detach().numpy().copy(), bias.detach().numpy().copy()
