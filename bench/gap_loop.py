@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -338,14 +339,14 @@ async def grouping_table(
         async with session_factory(engine)() as session:
             every = datetime(1970, 1, 2, tzinfo=UTC), datetime.now(UTC) + timedelta(days=2)
             gaps = await unanswered_questions(session, *every)
-        vectors = await embed(lookup, [gap.text for gap in gaps])
+        vectors = np.asarray(await embed(lookup, [gap.text for gap in gaps]), dtype=np.float64)
     finally:
         lookup.close()
         await engine.dispose()
     rows = []
     total = max(len(gaps), 1)
     for threshold in thresholds:
-        found = group(gaps, vectors, threshold)
+        found = group(gaps, vectors @ vectors.T, threshold)
         covered = mixed = 0
         majorities = set()
         for chosen in found[:top]:

@@ -29,6 +29,7 @@ The command line does the same with the operator's files (``python -m faq_index 
 This package imports nothing else of the project's.
 """
 
+from faq_index.chinese_classifier import chinese_features
 from faq_index.embedding import Embedder
 from faq_index.errors import FaqIndexError, IndexNotFoundError, QueryError, SourceError
 from faq_index.search import Decision, FaqMatch, FaqSearcher, SearchResult, decide
@@ -53,6 +54,7 @@ __all__ = [
     "SearchSettings",
     "SourceError",
     "build_index",
+    "chinese_features",
     "decide",
     "detect_language",
     "load_index",

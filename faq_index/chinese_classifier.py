@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faq_index.chinese import search_form
 from faq_index.entry_classifier import fit_softmax
 from faq_index.text import chinese_tokens
 
@@ -45,6 +46,17 @@ MAX_WEIGHTS = 4_000_000
 HISTORY = 10
 WEIGHTS_FILE = "chinese_head.npz"
 VOCABULARY_FILE = "chinese_head_vocab.json"
+
+
+def chinese_features(text: str) -> list[str]:
+    """The classifier's features of any Chinese text: :func:`~faq_index.text.chinese_tokens` of
+    its search form (:func:`~faq_index.chinese.search_form`: Traditional and Cantonese folded
+    into Simplified Mandarin), for comparing Chinese texts as this index reads them.
+
+    >>> chinese_features("退款"), chinese_features("幾天到賬") == chinese_features("几天到账")
+    (['w:退款', 'c:退', 'c:款', 'b:退款'], True)
+    """
+    return chinese_tokens(search_form(text))
 
 
 @dataclass(frozen=True)

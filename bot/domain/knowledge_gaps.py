@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.faq_lookup import FaqLookup
+from bot.domain.gap_vectors import chinese_vectors
 from bot.domain.knowledge import Addition, KnowledgeError, add_to_faq
 from bot.store.models import Direction, FaqAddition, Interaction, KnowledgeGapDismissal, Ticket
 from faq_index import Embedder, QueryError, detect_language
@@ -42,6 +44,9 @@ ACCEPTED = "accepted"
 # Cosine similarity at which two questions count as the same question (all-MiniLM-L6-v2:
 # paraphrases score about 0.55-0.9, different questions of one shop below 0.5).
 SIMILARITY_THRESHOLD = 0.55
+# The same for Chinese questions, whose lexical vectors (bot.domain.gap_vectors) score lower:
+# chosen on AFQMC's DEV pairs by bench/gap_zh.py (bench/RESULTS.md).
+CHINESE_SIMILARITY_THRESHOLD = 0.225
 EXAMPLES = 5
 NEAREST = 3
 MAX_KEY_CHARS = 500
@@ -176,8 +181,9 @@ async def unanswered_questions(session: AsyncSession, start: datetime, end: date
 def cluster(vectors: np.ndarray, threshold: float = SIMILARITY_THRESHOLD) -> list[list[int]]:
     """Group the rows of ``vectors`` (unit vectors) by meaning, deterministically.
 
-    Average-linkage agglomeration: the two groups whose mean pairwise cosine is highest are
-    merged while it is at least ``threshold``.
+    Average linkage: the two groups whose mean pairwise cosine is highest are merged while it
+    is at least ``threshold`` (SciPy's nearest-neighbour chain builds the same hierarchy in
+    quadratic time; cutting it at ``1 - threshold`` stops where the greedy merging stops).
 
     Returns:
         The groups as lists of row numbers, biggest first (then by their first row); within a
@@ -187,33 +193,24 @@ def cluster(vectors: np.ndarray, threshold: float = SIMILARITY_THRESHOLD) -> lis
     >>> cluster(v, 0.9)
     [[0, 1], [2]]
     """
-    count = len(vectors)
+    unit = np.asarray(vectors, dtype=np.float64)
+    return cluster_similarity(unit @ unit.T, threshold)
+
+
+def cluster_similarity(similarity: np.ndarray, threshold: float) -> list[list[int]]:
+    """:func:`cluster` given the rows' pairwise similarities (symmetric, cosines)."""
+    count = len(similarity)
     if count == 0:
         return []
-    similarity = np.asarray(vectors, dtype=np.float64) @ np.asarray(vectors, dtype=np.float64).T
-    groups: list[list[int]] = [[row] for row in range(count)]
-    # sums[i, j]: the total similarity between groups i and j
-    sums = similarity.copy()
-    alive = np.ones(count, dtype=bool)
-    sizes = np.ones(count)
-    while alive.sum() > 1:
-        means = sums / np.outer(sizes, sizes)
-        means[~alive, :] = -np.inf
-        means[:, ~alive] = -np.inf
-        np.fill_diagonal(means, -np.inf)
-        best = int(np.argmax(means))
-        a, b = divmod(best, count)
-        if means[a, b] < threshold:
-            break
-        a, b = min(a, b), max(a, b)
-        groups[a].extend(groups[b])
-        groups[b] = []
-        sums[a, :] += sums[b, :]
-        sums[:, a] += sums[:, b]
-        sizes[a] += sizes[b]
-        alive[b] = False
+    labels = np.ones(1, dtype=np.int64)
+    if count > 1:
+        distances = np.clip(1.0 - similarity[np.triu_indices(count, k=1)], 0.0, None)
+        tree = linkage(distances, method="average")
+        # A tiny margin: SciPy sums the same similarities in another order than a greedy loop.
+        labels = np.asarray(fcluster(tree, t=1.0 - threshold + 1e-9, criterion="distance"))
     found = []
-    for members in (sorted(group) for group in groups if group):
+    for label in np.unique(labels):
+        members = [int(row) for row in np.flatnonzero(labels == label)]
         centroid = similarity[np.ix_(members, members)].mean(axis=1)
         centre = members[int(np.argmax(centroid))]
         found.append([centre, *(row for row in members if row != centre)])
@@ -312,13 +309,35 @@ async def embed(
     return np.stack([found[text] for text in texts])
 
 
-def group(gaps: list[Gap], vectors: np.ndarray, threshold: float) -> list[GapGroup]:
-    """``gaps`` grouped by their ``vectors``, biggest groups first."""
+def group(gaps: list[Gap], similarity: np.ndarray, threshold: float) -> list[GapGroup]:
+    """``gaps`` grouped by their pairwise ``similarity``, biggest groups first."""
     groups = []
-    for members in cluster(vectors, threshold):
+    for members in cluster_similarity(similarity, threshold):
         questions = [gaps[row] for row in members]
         groups.append(GapGroup(group_key(questions[0].text), questions))
     return groups
+
+
+async def grouped(
+    lookup: FaqLookup, gaps: list[Gap], threshold: float, chinese_threshold: float
+) -> list[GapGroup]:
+    """``gaps`` grouped by meaning, biggest groups first: Chinese ones by their lexical vectors
+    (:mod:`bot.domain.gap_vectors`; the FAQ's model reads English only), the others by the
+    FAQ's embeddings; a group never mixes the two."""
+    chinese = [gap for gap in gaps if gap.language == "zh"]
+    others = [gap for gap in gaps if gap.language != "zh"]
+    groups: list[GapGroup] = []
+    if others:
+        vectors = np.asarray(await embed(lookup, [gap.text for gap in others]), dtype=np.float64)
+        groups += group(others, vectors @ vectors.T, threshold)
+    if chinese:
+        rows = await asyncio.to_thread(chinese_vectors, [gap.text for gap in chinese])
+        groups += group(chinese, (rows @ rows.T).toarray(), chinese_threshold)
+    return sorted(groups, key=lambda found: (-len(found.questions), _first_at(found)))
+
+
+def _first_at(found: GapGroup) -> datetime:
+    return min(gap.at for gap in found.questions)
 
 
 async def knowledge_gaps(
@@ -327,6 +346,7 @@ async def knowledge_gaps(
     start: datetime,
     end: datetime,
     threshold: float = SIMILARITY_THRESHOLD,
+    chinese_threshold: float = CHINESE_SIMILARITY_THRESHOLD,
 ) -> list[GapGroup]:
     """The groups of unanswered questions of ``[start, end)`` nobody dealt with yet, biggest
     first, each with its nearest FAQ entries.
@@ -337,9 +357,9 @@ async def knowledge_gaps(
     gaps = await unanswered_questions(session, start, end)
     if not gaps:
         return []
-    vectors = await embed(lookup, [gap.text for gap in gaps])
     done = await dismissed_keys(session)
-    groups = [found for found in group(gaps, vectors, threshold) if found.key not in done]
+    found_groups = await grouped(lookup, gaps, threshold, chinese_threshold)
+    groups = [found for found in found_groups if found.key not in done]
     for found in groups:
         try:
             found.nearest = await lookup.search(found.central.text, top_k=NEAREST)

@@ -187,3 +187,71 @@ def test_clustering_is_deterministic_and_biggest_first():
     assert cluster(vectors, 0.9) == [[3, 1, 2], [0]]
     assert cluster(vectors, 1.01) == [[0], [1], [2], [3]]
     assert cluster(np.zeros((0, 2), dtype=np.float32)) == []
+
+
+def greedy_average_linkage(vectors: np.ndarray, threshold: float) -> list[set[int]]:
+    """The definition, merging step by step (cubic): the two groups of the highest mean
+    pairwise cosine merge while it is at least ``threshold``."""
+    similarity = vectors.astype(np.float64) @ vectors.astype(np.float64).T
+    groups = [{row} for row in range(len(vectors))]
+    while len(groups) > 1:
+        best, pair = -np.inf, None
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                mean = similarity[np.ix_(sorted(groups[i]), sorted(groups[j]))].mean()
+                if mean > best:
+                    best, pair = mean, (i, j)
+        if best < threshold:
+            break
+        i, j = pair
+        groups[i] |= groups.pop(j)
+    return groups
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_clustering_groups_as_the_greedy_definition_does(seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(6, 12))
+    points = np.repeat(centres, rng.integers(1, 8, size=6), axis=0)
+    points = points + rng.normal(scale=0.6, size=points.shape)
+    vectors = points / np.linalg.norm(points, axis=1, keepdims=True)
+
+    for threshold in (0.3, 0.55, 0.8):
+        expected = greedy_average_linkage(vectors, threshold)
+        assert sorted(map(sorted, expected)) == sorted(
+            sorted(g) for g in cluster(vectors, threshold)
+        )
+
+
+CHINESE_GAPS = [
+    ("能用支付宝付款吗", "alipay"),
+    ("可以用支付宝支付吗", "alipay"),
+    ("支援支付寶付款嗎", "alipay"),  # Traditional, Taiwan
+    ("你们发货到新加坡吗", "singapore"),
+    ("能寄到新加坡吗", "singapore"),
+    ("发票怎么开", "invoice"),
+    ("怎么开发票", "invoice"),
+    ("Can I pay with PayPal?", "paypal"),
+    ("Do you accept PayPal payments?", "paypal"),
+]
+
+
+async def test_chinese_questions_are_grouped_by_what_they_say_apart_from_english(
+    sessions, lookup
+):
+    async with sessions() as session, session.begin():
+        for number, (text, _) in enumerate(CHINESE_GAPS):
+            chat = await conversation(session, f"web-zh-{number}")
+            await message(session, chat, text, number, faq_decision="escalate")
+
+    async with sessions() as session:
+        groups = await knowledge_gaps(session, lookup, START, END)
+
+    topic = dict(CHINESE_GAPS)
+    found = sorted(sorted(topic[gap.text] for gap in g.questions) for g in groups)
+    assert found == [
+        ["alipay"] * 3,
+        ["invoice"] * 2,
+        ["paypal"] * 2,
+        ["singapore"] * 2,
+    ]
