@@ -47,6 +47,12 @@ $(WIDGET_DEPS): bot/web/widget/package.json bot/web/widget/package-lock.json
 	npm ci --prefix bot/web/widget --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
+# Test-only: rasa-webchat's bundle, run in Chromium against our socket.io channel.
+WEBCHAT_DEPS := tests/integration/webchat/node_modules/.installed
+$(WEBCHAT_DEPS): tests/integration/webchat/package.json tests/integration/webchat/package-lock.json
+	npm ci --prefix tests/integration/webchat --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
 venvs: $(VENV)/.installed $(RASA_VENV)/.installed $(WIDGET_DEPS)
 
 train: $(RASA_VENV)/.installed
@@ -77,7 +83,7 @@ $(CHROMIUM) $(CJK_FONT):
 
 # pytest's configuration is in pyproject.toml: the tests, and the examples in the packages'
 # docstrings (--doctest-modules).
-test: setup $(CHROMIUM) $(CJK_FONT)
+test: setup $(CHROMIUM) $(CJK_FONT) $(WEBCHAT_DEPS)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(MAKE) --no-print-directory check

@@ -16,7 +16,15 @@ channel, under the same name (``socketio``), does not:
 - The client's address is put into the metadata as ``origin`` (a digest, never the address),
   for per-address limits on tickets; a client cannot set it.
 - Agents' replies, delivered through Rasa's HTTP API with ``output_channel=socketio``, carry
-  the agent's display name: ``{"text": ..., "agent": "Nina"}``.
+  the agent's display name in the message's metadata:
+  ``{"text": ..., "metadata": {"agent_name": "Nina"}}``. Standard Rasa clients (rasa-webchat)
+  take a message for text only when its keys are ``text`` (and ``buttons``/``quick_replies``)
+  once ``metadata`` is set aside, so an extra top-level key would make them drop it.
+- Browsers may connect, by websocket or long-polling, only from the pages of
+  ``cors_allowed_origins`` (comma-separated) and ``page_origin`` (the web service's, where the
+  demo page is): python-socketio answers CORS for those and refuses any other ``Origin``
+  with a 400 (:func:`connectors.widget_session.widget_origins`). Clients that send no
+  ``Origin`` (servers, tests) are not browsers and are not checked.
 
 credentials.yml::
 
@@ -25,6 +33,8 @@ credentials.yml::
       bot_message_evt: bot_uttered
       max_message_chars: ${MAX_MESSAGE_CHARS}
       identity_secret: ${IDENTITY_SECRET}
+      cors_allowed_origins: ${CORS_ALLOWED_ORIGINS}
+      page_origin: ${WIDGET_PAGE_ORIGIN}
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from socketio import AsyncServer
 
 from connectors.binding import ConversationBinding
 from connectors.gate import Refused, admit, message_limit, reply_language
-from connectors.widget_session import valid_secret, widget_sender_id
+from connectors.widget_session import valid_secret, widget_origins, widget_sender_id
 from vocabulary import MetadataKey
 
 log = logging.getLogger(__name__)
@@ -66,12 +76,14 @@ def origin_of(environ: dict[str, Any]) -> str | None:
 
 
 class AgentAwareSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, with an agent's name in the metadata of the agent's replies."""
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         agent = kwargs.get(MetadataKey.AGENT_NAME)
         for part in text.strip().split("\n\n"):
-            message = {"text": part}
+            message: dict[str, Any] = {"text": part}
             if agent:
-                message["agent"] = str(agent)
+                message["metadata"] = {MetadataKey.AGENT_NAME.value: str(agent)}
             await self._send_message(recipient_id, message)
 
 
@@ -90,6 +102,10 @@ class WidgetSocketIOInput(InputChannel):
             message_limit(credentials.get("max_message_chars")),
             str(credentials.get("identity_secret") or ""),
             credentials.get("metadata_key", "metadata"),
+            widget_origins(
+                str(credentials.get("cors_allowed_origins") or ""),
+                str(credentials.get("page_origin") or ""),
+            ),
         )
 
     def __init__(
@@ -100,12 +116,15 @@ class WidgetSocketIOInput(InputChannel):
         max_message_chars: int = 1000,
         identity_secret: str = "",
         metadata_key: str = "metadata",
+        allowed_origins: list[str] | None = None,
     ) -> None:
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
         self.max_message_chars = max_message_chars
         self.metadata_key = metadata_key
+        # None: python-socketio's same-origin rule; never [], which turns its check off.
+        self.allowed_origins = allowed_origins or None
         self.binding = ConversationBinding(identity_secret)
         self.sio: AsyncServer | None = None
         self._app: Any = None
@@ -129,7 +148,10 @@ class WidgetSocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_PACKET_BYTES
+            async_mode="sanic",
+            cors_allowed_origins=self.allowed_origins,
+            cors_credentials=False,  # the widget sends no cookies
+            max_http_buffer_size=MAX_PACKET_BYTES,
         )
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)

@@ -176,13 +176,15 @@ def wechat_env(settings: Settings) -> dict[str, str]:
 
 def rasa_env(settings: Settings) -> dict[str, str]:
     """Rasa's section of the settings (its API token, read by ``connectors.launch``; the action
-    server's; the REST channel's; the input gate's bound), the identity secret its channels
-    verify customers with, and the bound on any request body Sanic reads before a handler sees
-    it (its default is 100 MB)."""
+    server's; the REST channel's; the input gate's bound; the widget's pages), the identity
+    secret its channels verify customers with, the web service's origin (the demo page's,
+    which the widget's channel always allows), and the bound on any request body Sanic reads
+    before a handler sees it (its default is 100 MB)."""
     return {
         "SANIC_REQUEST_MAX_SIZE": str(1024 * 1024),
         **settings.rasa.environment(),
         "IDENTITY_SECRET": settings.privacy.identity_secret.get_secret_value(),
+        "WIDGET_PAGE_ORIGIN": settings.servers.web_url,
     }
 
 

@@ -150,7 +150,8 @@ async def test_an_agents_reply_reaches_only_the_conversations_own_socket(
         console.call("POST", f"/api/tickets/{ticket_id}/claim", {})
         console.call("POST", f"/api/tickets/{ticket_id}/reply", {"text": "Nina here, for you."})
         heard = await victim.hear("Nina here, for you.")
-        assert heard["agent"] == "Nina"
+        assert heard["metadata"] == {"agent_name": "Nina"}
+        assert set(heard) == {"text", "metadata"}  # what every Rasa socket.io client shows
         await asyncio.sleep(1.0)
         leaked = [attacker.received.get_nowait() for _ in range(attacker.received.qsize())]
         assert not [m for m in leaked if "Nina" in (m.get("text") or "")]

@@ -1,5 +1,6 @@
 """The website chat widget: its script and style, the socket.io client it loads, a demo shop
-page (here), and the conversation history it restores after a reload (:mod:`.history`)."""
+page (here), the conversation history it restores after a reload (:mod:`.history`), the
+options the shop set for it (:mod:`.options`) and its pre-chat form (:mod:`.contact`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.web.keys import SETTINGS
-from bot.web.widget import history
+from bot.web.widget import contact, history, options
 from vocabulary import locale_from_tag
 
 HERE = Path(__file__).resolve().parent
@@ -63,5 +64,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/widget.css", widget_css)
     app.router.add_get("/widget/socket.io.min.js", socket_io_client)
     history.add_routes(app)
+    options.add_routes(app)
+    contact.add_routes(app)
     app.router.add_get("/demo", demo)
     app.router.add_get("/widget/demo.css", demo_css)

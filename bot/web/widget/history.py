@@ -12,18 +12,17 @@ refused with a 400 that says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
 from bot.domain.identity import verify
 from bot.domain.transcripts import ConversationOfAnother, transcript
 from bot.store.models import Direction, Interaction
-from bot.web.inputs import BadInput, BodyTooLarge, read_json_body
 from bot.web.keys import SESSIONS, SETTINGS
 from bot.web.rate_limit import RateLimiter
+from bot.web.widget.public import json_body, json_preflight, limit, open_to_pages, refused
 from connectors.widget_session import valid_secret, widget_sender_id
 
 HISTORY_LIMIT = 200
@@ -37,62 +36,18 @@ MAX_HISTORY_BODY_BYTES = 4096
 # Names that must never be in a history URL: each is a secret, or identifies whose it is.
 URL_SECRETS = ("session_id", "customer_id", "customer_hash")
 
-R = TypeVar("R", bound=web.StreamResponse)
 LIMITER = web.AppKey("widget_rate_limiter", RateLimiter)
-
-
-def _cors(response: R) -> R:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _refused(status: type[web.HTTPException], message: str, **kwargs: Any) -> web.HTTPException:
-    """A JSON error the widget's script, on another origin, may read."""
-    error = status(text=json.dumps({"error": message}), content_type="application/json", **kwargs)
-    _cors(error)
-    return error
-
-
-def _limit(request: web.Request) -> None:
-    if not request.app[LIMITER].allow(request.remote or "unknown"):
-        raise _refused(web.HTTPTooManyRequests, "too many requests")
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, read no further than :data:`MAX_HISTORY_BODY_BYTES`."""
-    try:
-        return await read_json_body(request, MAX_HISTORY_BODY_BYTES)
-    except BodyTooLarge as exc:
-        raise _refused(
-            web.HTTPRequestEntityTooLarge,
-            "the body is too large",
-            max_size=exc.max_size,
-            actual_size=exc.actual_size,
-        ) from None
-    except BadInput as exc:
-        raise _refused(web.HTTPBadRequest, str(exc)) from None
 
 
 async def history_in_url(request: web.Request) -> web.Response:
     """GET /api/widget/history: refused. The secret would be in the URL, so in the browser's
     history and in proxies' logs; the widget POSTs it (see :func:`history`)."""
-    _limit(request)
-    raise _refused(
+    limit(request, request.app[LIMITER])
+    raise refused(
         web.HTTPBadRequest,
         "the session secret must not be in the URL: POST /api/widget/history with the JSON "
         'body {"session_id": ...}',
     )
-
-
-async def history_preflight(request: web.Request) -> web.Response:
-    """OPTIONS /api/widget/history: shops' pages on other origins may POST JSON to it."""
-    response = web.Response(status=204)
-    response.headers["Access-Control-Allow-Methods"] = "POST"
-    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-    response.headers["Access-Control-Max-Age"] = "600"
-    _cors(response)
-    return response
 
 
 async def history(request: web.Request) -> web.Response:
@@ -105,35 +60,38 @@ async def history(request: web.Request) -> web.Response:
         HTTPForbidden: a signed-in customer's conversation without their signature.
         HTTPTooManyRequests: more than :data:`RATE_LIMIT` requests a minute from the address.
     """
-    _limit(request)
+    limit(request, request.app[LIMITER])
     if any(name in request.query for name in URL_SECRETS):
-        raise _refused(
+        raise refused(
             web.HTTPBadRequest, "the session secret and the signature must not be in the URL"
         )
-    body = await _json_body(request)
+    body = await json_body(request, MAX_HISTORY_BODY_BYTES)
     secret = body.get("session_id")
     if not isinstance(secret, str) or not valid_secret(secret):
-        raise _refused(web.HTTPBadRequest, "bad session_id")
+        raise refused(web.HTTPBadRequest, "bad session_id")
     proven = verify(body, request.app[SETTINGS].privacy.identity_secret.get_secret_value())
     try:
         async with request.app[SESSIONS]() as session:
             rows = await transcript(session, widget_sender_id(secret), proven, HISTORY_LIMIT)
     except ConversationOfAnother as exc:
-        raise _refused(web.HTTPForbidden, str(exc)) from None
-    return _cors(web.json_response({"messages": _shown(rows)}))
+        raise refused(web.HTTPForbidden, str(exc)) from None
+    return open_to_pages(web.json_response({"messages": _shown(rows)}))
 
 
 def _shown(rows: Sequence[Interaction]) -> list[dict[str, Any]]:
-    """The messages as the widget shows them, oldest first, without button payloads."""
+    """The messages as the widget shows them, oldest first. A customer's button choice came as
+    the button's payload (``/choose{...}``): it is marked ``"choice": true``, and the widget
+    shows it by the title of the button it remembers sending it."""
     return [
         {
             "direction": i.direction,
             "text": i.text,
             "agent": i.author,
             "timestamp": i.timestamp.isoformat(),
+            "choice": i.direction == Direction.CUSTOMER.value and i.text.startswith("/"),
         }
         for i in reversed(rows)
-        if i.text and not (i.direction == Direction.CUSTOMER.value and i.text.startswith("/"))
+        if i.text
     ]
 
 
@@ -141,4 +99,4 @@ def add_routes(app: web.Application) -> None:
     app[LIMITER] = RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
     app.router.add_post(HISTORY_PATH, history)
     app.router.add_get(HISTORY_PATH, history_in_url)
-    app.router.add_route("OPTIONS", HISTORY_PATH, history_preflight)
+    app.router.add_route("OPTIONS", HISTORY_PATH, json_preflight)

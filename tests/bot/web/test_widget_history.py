@@ -44,11 +44,12 @@ async def history(client, **fields):
 async def test_the_holder_of_the_id_gets_the_conversation(widget_client):
     status, body = await history(widget_client, session_id=ANON)
     assert status == 200
-    assert [(m["direction"], m["text"], m["agent"]) for m in body["messages"]] == [
-        ("customer", "where is my parcel?", None),
-        ("bot", "It left yesterday.", None),
-        ("agent", "Hi, Nina here.", "Nina"),
-    ]  # button payloads are not shown as messages
+    assert [(m["direction"], m["text"], m["agent"], m["choice"]) for m in body["messages"]] == [
+        ("customer", "where is my parcel?", None, False),
+        ("bot", "It left yesterday.", None, False),
+        ("agent", "Hi, Nina here.", "Nina", False),
+        ("customer", "/feedback_helpful", None, True),
+    ]  # a button's payload, which the widget shows by the title it remembers
 
 
 async def test_a_signed_in_customers_conversation_needs_their_signature(widget_client):

@@ -11,7 +11,10 @@
  * It talks to Rasa's socket.io channel with the socket.io client served by the web service,
  * keeps its conversation id (128 random bits) in localStorage so the conversation survives
  * reloads, restores the history from the web service (the secret in a POST body, never in a
- * URL), and queues what is typed offline.
+ * URL) with the titles of the buttons the customer chose and the last buttons still to answer,
+ * and queues what is typed offline. The shop's options come from the web service
+ * (/widget/options): a greeting, a pre-chat form (name, e-mail: /widget/contact), and whether
+ * people answer now.
  * Everything from the server is inserted as text; links become <a> elements, nothing else.
  */
 (() => {
@@ -46,6 +49,14 @@
       offline: "Offline: your messages will be sent when the connection is back.",
       agent: "Agent",
       log: "Conversation",
+      agentsOnline: "Our team is online.",
+      agentsOffline: "Our team is offline right now: the assistant answers, and a person replies later.",
+      agentsClosed: "We are closed now: the assistant answers, and a person replies when we open.",
+      formIntro: "Before we start: your name and e-mail address, so that our team can reach you.",
+      name: "Your name",
+      email: "E-mail",
+      start: "Start the chat",
+      formError: "Please check your name and e-mail address.",
     },
     zh: {
       title: data.title || "有问题？问我们",
@@ -58,6 +69,14 @@
       offline: "网络已断开：恢复后会自动发送您的消息。",
       agent: "客服",
       log: "对话",
+      agentsOnline: "客服在线，随时为您服务。",
+      agentsOffline: "客服暂时离线：智能助手先为您解答，客服稍后回复。",
+      agentsClosed: "现在不是营业时间：智能助手先为您解答，营业后客服回复您。",
+      formIntro: "开始之前，请留下您的称呼和邮箱，方便客服联系您。",
+      name: "您的称呼",
+      email: "电子邮箱",
+      start: "开始聊天",
+      formError: "请检查您的称呼和邮箱。",
     },
     // OpenCC's s2twp and s2hk of the zh strings (tests/bot/web/test_widget_locales.py checks them).
     "zh-TW": {
@@ -71,6 +90,14 @@
       offline: "網路已斷開：恢復後會自動傳送您的訊息。",
       agent: "客服",
       log: "對話",
+      agentsOnline: "客服線上，隨時為您服務。",
+      agentsOffline: "客服暫時離線：智慧助手先為您解答，客服稍後回覆。",
+      agentsClosed: "現在不是營業時間：智慧助手先為您解答，營業後客服回覆您。",
+      formIntro: "開始之前，請留下您的稱呼和郵箱，方便客服聯絡您。",
+      name: "您的稱呼",
+      email: "電子郵箱",
+      start: "開始聊天",
+      formError: "請檢查您的稱呼和郵箱。",
     },
     "zh-HK": {
       title: data.title || "有問題？問我們",
@@ -83,6 +110,14 @@
       offline: "網絡已斷開：恢復後會自動發送您的消息。",
       agent: "客服",
       log: "對話",
+      agentsOnline: "客服在線，隨時為您服務。",
+      agentsOffline: "客服暫時離線：智能助手先為您解答，客服稍後回覆。",
+      agentsClosed: "現在不是營業時間：智能助手先為您解答，營業後客服回覆您。",
+      formIntro: "開始之前，請留下您的稱呼和郵箱，方便客服聯繫您。",
+      name: "您的稱呼",
+      email: "電子郵箱",
+      start: "開始聊天",
+      formError: "請檢查您的稱呼和郵箱。",
     },
   }[lang];
 
@@ -114,6 +149,9 @@
   if (!sessionId || stored("sessionOwner", "") !== owner) {
     sessionId = newSessionId();
     store("outbox", []);
+    store("choices", {});
+    store("offer", null);
+    store("contactSent", false);
   }
   store("sessionId", sessionId);
   store("sessionOwner", owner);
@@ -203,6 +241,8 @@
   status.setAttribute("role", "status");
   const typing = element("p", "sa-typing", TEXT.typing);
   typing.hidden = true;
+  const presence = element("p", "sa-presence");
+  presence.hidden = true;
 
   const form = element("form", "sa-form");
   const input = element("textarea", "sa-input");
@@ -216,7 +256,30 @@
   person.type = "button";
   form.append(input, send);
 
-  panel.append(header, log, typing, status, form, person);
+  // The pre-chat form, shown instead of the message box while the shop asks for it.
+  const prechat = element("form", "sa-prechat");
+  prechat.hidden = true;
+  prechat.append(element("p", "sa-prechat-intro", TEXT.formIntro));
+  function field(name, type, autocomplete, maxLength) {
+    const label = element("label", "sa-field");
+    label.append(element("span", null, TEXT[name]));
+    const box = element("input", `sa-${name}`);
+    box.name = name;
+    box.type = type;
+    box.required = true;
+    box.maxLength = maxLength;
+    box.autocomplete = autocomplete;
+    label.append(box);
+    prechat.append(label);
+    return box;
+  }
+  const nameInput = field("name", "text", "name", 100);
+  const emailInput = field("email", "email", "email", 254);
+  const startChat = element("button", "sa-start", TEXT.start);
+  startChat.type = "submit";
+  prechat.append(startChat);
+
+  panel.append(header, presence, log, typing, status, prechat, form, person);
   root.append(panel, bubble);
   document.body.append(root);
 
@@ -225,7 +288,7 @@
     bubble.setAttribute("aria-expanded", String(open));
     bubble.setAttribute("aria-label", open ? TEXT.close : TEXT.open);
     store("open", open);
-    if (open) input.focus();
+    if (open) (prechat.hidden ? input : nameInput).focus();
   }
   bubble.addEventListener("click", () => setOpen(panel.hidden));
   close.addEventListener("click", () => {
@@ -240,6 +303,17 @@
   });
 
   // --- messages ---------------------------------------------------------------------------
+  // The titles of the buttons the customer chose, by payload (the history has the payloads),
+  // and the last buttons the bot offered (shown again while its message is the last one).
+  const choices = stored("choices", {});
+  function remember(payload, title) {
+    if (choices[payload] === title) return;
+    choices[payload] = title;
+    const payloads = Object.keys(choices);
+    if (payloads.length > 100) delete choices[payloads[0]];
+    store("choices", choices);
+  }
+
   function show(direction, text, buttons, agent) {
     const item = element("li", `sa-msg sa-${direction}`);
     if (agent) item.append(element("span", "sa-agent", `${TEXT.agent} ${agent}`));
@@ -287,6 +361,7 @@
   function say(message, shown) {
     const text = String(message || "").trim();
     if (!text) return;
+    if (shown) remember(text, shown);
     show("customer", shown || text);
     if (online()) {
       deliver(text);
@@ -339,15 +414,91 @@
       });
       if (!response.ok) return;
       const { messages } = await response.json();
-      for (const m of messages) show(m.direction, m.text, null, m.agent);
+      const offer = stored("offer", null);
+      messages.forEach((m, index) => {
+        if (m.choice) {
+          if (choices[m.text]) show("customer", choices[m.text]);
+          return; // a payload this browser did not send: nothing a customer would recognise
+        }
+        const last = index === messages.length - 1;
+        const open = last && offer && m.direction === "bot" && m.text.endsWith(offer.text);
+        show(m.direction, m.text, open ? offer.buttons : null, m.agent);
+      });
     } catch {
       /* no history: a new conversation */
     }
     for (const text of outbox) show("customer", text); // typed offline, not sent yet
+    return log.childElementCount;
+  }
+
+  // --- the shop's options: greeting, pre-chat form, people's presence -------------------------
+  async function fetchOptions() {
+    try {
+      const response = await fetch(`${host}/widget/options?lang=${encodeURIComponent(lang)}`, {
+        credentials: "omit",
+        cache: "no-store",
+      });
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  const PRESENCE = { online: TEXT.agentsOnline, offline: TEXT.agentsOffline, closed: TEXT.agentsClosed };
+  function showPresence(options) {
+    const text = options && PRESENCE[options.agents];
+    presence.hidden = !text;
+    presence.textContent = text || "";
+    presence.className = `sa-presence sa-agents-${text ? options.agents : "unknown"}`;
+  }
+
+  function askForContact() {
+    prechat.hidden = false;
+    form.hidden = true;
+    person.hidden = true;
+    if (!panel.hidden) nameInput.focus();
+  }
+  prechat.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ask = { session_id: sessionId, name: nameInput.value, email: emailInput.value };
+    if (data.customerId && data.customerHash) {
+      ask.customer_id = data.customerId;
+      ask.customer_hash = data.customerHash;
+    }
+    startChat.disabled = true;
+    try {
+      const response = await fetch(`${host}/widget/contact`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(ask),
+        credentials: "omit",
+        cache: "no-store",
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      store("contactSent", true);
+      prechat.hidden = true;
+      form.hidden = false;
+      person.hidden = false;
+      status.textContent = "";
+      input.focus();
+    } catch {
+      status.textContent = TEXT.formError;
+    } finally {
+      startChat.disabled = false;
+    }
+  });
+
+  async function start() {
+    const [shown, options] = await Promise.all([restoreHistory(), fetchOptions()]);
+    showPresence(options);
+    if (!options || shown) return;
+    if (options.greeting) show("bot", options.greeting);
+    if (options.prechat_form && !stored("contactSent", false)) askForContact();
   }
 
   function connect() {
-    socket = window.io(botHost, { transports: ["websocket", "polling"] });
+    // Websocket first; where a proxy or firewall blocks it, long-polling (tryAllTransports).
+    socket = window.io(botHost, { transports: ["websocket", "polling"], tryAllTransports: true });
     socket.on("connect", () => socket.emit("session_request", { session_id: sessionId }));
     socket.on("session_confirm", (confirmed) => {
       if (typeof confirmed === "string" && confirmed !== sessionId) {
@@ -363,10 +514,13 @@
     socket.on("bot_uttered", (message) => {
       typing.hidden = true;
       const buttons = (message.quick_replies || message.buttons || []).map((b) => ({
-        title: b.title,
-        payload: b.payload,
+        title: String(b.title),
+        payload: String(b.payload),
       }));
-      if (message.text) show(message.agent ? "agent" : "bot", message.text, buttons, message.agent);
+      if (buttons.length && message.text) store("offer", { text: message.text, buttons });
+      // An agent's name rides in the metadata, where standard Rasa clients ignore it.
+      const agent = message.metadata && message.metadata.agent_name;
+      if (message.text) show(agent ? "agent" : "bot", message.text, buttons, agent);
     });
   }
 
@@ -375,8 +529,12 @@
   loader.addEventListener("load", connect);
   document.head.append(loader);
 
-  restoreHistory();
+  start();
   if (data.open === "true" || stored("open", false)) setOpen(true);
+  // Whether people answer changes while the page is open: ask again every minute it is shown.
+  setInterval(async () => {
+    if (!panel.hidden && document.visibilityState === "visible") showPresence(await fetchOptions());
+  }, 60000);
   window.addEventListener("online", flush);
   window.addEventListener("offline", () => (status.textContent = TEXT.offline));
 })();
