@@ -6,6 +6,8 @@
 - ``customers``: a customer on Rasa's socket.io channel as the widget talks to it, and the
   Chromium used for browser sessions;
 - ``agents``: agents created in the application database, to sign in to the console.
+- ``fake_smtp``: a stand-in for the shop's SMTP server (``aiosmtpd``), recording what it
+  receives and refusing, dropping or asking for TLS and a login as told;
 - ``postgres``: the PostgreSQL server (``TEST_POSTGRES_URL``) throw-away databases are made on.
 
 ``tests/support/`` keeps what only the tests use. The packages (faq_index, actions, bot,

@@ -17,8 +17,11 @@ from bot.store.models import (
     Conversation,
     Customer,
     Direction,
+    EmailConsent,
     Identity,
     Interaction,
+    MailOutboxMessage,
+    ReceivedMail,
     Ticket,
 )
 
@@ -57,6 +60,7 @@ async def profile_document(
             select(Ticket).where(Ticket.customer_id == customer.id).order_by(Ticket.id)
         )
     ).all()
+    consent = await session.get(EmailConsent, customer.id)
     by_conversation = {c.id: c.sender_id for c in conversations}
     asked = [
         i
@@ -100,6 +104,15 @@ async def profile_document(
             }
             for t in tickets
         ],
+        # The address the customer gave for replies by e-mail: when and how they agreed.
+        "email_consent": None
+        if consent is None
+        else {
+            "address": consent.address,
+            "source": consent.source,
+            "given_at": _iso(consent.given_at),
+            "withdrawn_at": _iso(consent.withdrawn_at),
+        },
         "tags": list(customer.tags or []),
         "notes": customer.notes,
         "conversations": [
@@ -131,4 +144,46 @@ async def profile_document(
             }
             for i in interactions
         ]
+        document["mails"] = await _mails(session, by_conversation)
     return document
+
+
+async def _mails(session: AsyncSession, conversations: dict[int, str]) -> dict[str, Any]:
+    """The e-mails sent to the customer and received from them (their texts are interactions)."""
+    sent = (
+        await session.scalars(
+            select(MailOutboxMessage)
+            .where(MailOutboxMessage.conversation_id.in_(conversations))
+            .order_by(MailOutboxMessage.created_at, MailOutboxMessage.id)
+        )
+    ).all()
+    received = (
+        await session.scalars(
+            select(ReceivedMail)
+            .where(ReceivedMail.conversation_id.in_(conversations))
+            .order_by(ReceivedMail.received_at, ReceivedMail.id)
+        )
+    ).all()
+    return {
+        "sent": [
+            {
+                "conversation": conversations.get(m.conversation_id),
+                "to": m.recipient,
+                "subject": m.subject,
+                "text": m.text_body,
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+                "failed_at": _iso(m.failed_at),
+            }
+            for m in sent
+        ],
+        "received": [
+            {
+                "conversation": conversations.get(m.conversation_id),
+                "from": m.sender,
+                "received_at": _iso(m.received_at),
+                "attachments": list(m.attachments or []),
+            }
+            for m in received
+        ],
+    }

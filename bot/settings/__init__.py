@@ -32,6 +32,7 @@ from bot.settings.sections import (
     DatabaseSettings,
     HandoffSettings,
     IngestionSettings,
+    MailSettings,
     PrivacySettings,
     RasaSettings,
     ServerSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "DatabaseSettings",
     "HandoffSettings",
     "IngestionSettings",
+    "MailSettings",
     "PrivacySettings",
     "RasaSettings",
     "Section",
@@ -72,6 +74,7 @@ class Settings(BaseSettings):
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
     @classmethod
     def settings_customise_sources(

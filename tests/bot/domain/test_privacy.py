@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.domain.auth import create_agent
 from bot.domain.customers import find_customer
@@ -75,6 +75,64 @@ async def test_export_holds_the_profile_and_every_interaction(sessions):
     assert exported["identities"][0]["value"] == "web-e"
     assert [d["data"] for d in document["dead_letters"]] == ['{"text": "set aside"}']
     json.dumps(document)  # JSON-ready all the way down
+
+
+async def test_export_holds_the_customers_email_consent_and_mails(sessions):
+    from bot.domain.mail.consent import record_consent, withdraw_consent
+    from bot.store.models import Conversation, MailOutboxMessage, ReceivedMail
+
+    await publish(sessions, "web-m", [user("my parcel is late")])
+    await publish(sessions, "web-n", [user("someone else's")])
+    await drain(sessions)
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        mine, theirs = [await find_customer(session, sender) for sender in ("web-m", "web-n")]
+        await record_consent(session, mine.id, "old@example.com", "chat", now)
+        await withdraw_consent(session, mine.id, now)
+        await record_consent(session, mine.id, "Ann@Example.com", "widget", now)
+        await record_consent(session, theirs.id, "bo@example.com", "chat", now)
+        for number, customer in enumerate((mine, theirs)):
+            chat = await session.scalar(
+                select(Conversation).where(Conversation.customer_id == customer.id)
+            )
+            session.add(
+                MailOutboxMessage(
+                    conversation_id=chat.id,
+                    recipient=f"to-{number}@example.com",
+                    subject=f"Your question {number}",
+                    text_body=f"reply {number}",
+                    html_body="<p>reply</p>",
+                    language="en",
+                    message_id=f"m{number}@shop.example.com",
+                    created_at=now,
+                    next_attempt_at=now,
+                    sent_at=now,
+                )
+            )
+            session.add(
+                ReceivedMail(
+                    key=f"k{number}",
+                    conversation_id=chat.id,
+                    sender=f"from-{number}@example.com",
+                    size=100,
+                    attachments=[{"name": "photo.jpg", "type": "image/jpeg", "size": 9}],
+                    received_at=now,
+                )
+            )
+
+    async with sessions() as session:
+        exported = (await export_customer(session, await find_customer(session, "web-m")))[
+            "customer"
+        ]
+
+    assert exported["email_consent"]["address"] == "Ann@example.com"
+    assert exported["email_consent"]["source"] == "widget"
+    assert exported["email_consent"]["withdrawn_at"] is None
+    assert [(m["to"], m["text"]) for m in exported["mails"]["sent"]] == [
+        ("to-0@example.com", "reply 0")
+    ]
+    assert [m["from"] for m in exported["mails"]["received"]] == ["from-0@example.com"]
+    json.dumps(exported)
 
 
 async def test_deleting_a_customer_leaves_their_text_nowhere(sessions, database_url, tracker):
