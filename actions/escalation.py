@@ -1,7 +1,8 @@
 """Handing a conversation to people, keeping quiet while they have it, and taking it back.
 
-- :func:`escalate` opens a ticket (or finds the open one) and tells the customer honestly when to
-  expect a reply; the ``handoff_ticket`` slot then marks the conversation as handed over.
+- :func:`escalate` opens a ticket (or finds the open one), gives it to an online agent when one is
+  available (:mod:`bot.domain.assignment`) and tells the customer honestly when to expect a
+  reply; the ``handoff_ticket`` slot then marks the conversation as handed over.
 - :func:`handoff_turn` runs first in every turn: while the ticket is open, the bot says nothing
   (the customer's message reaches the agents through the event stream), except for one
   acknowledgement.
@@ -21,6 +22,7 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import ServiceAction, Services
+from bot.domain.assignment import AssignmentRules
 from bot.domain.dialogue.courtesy import question_in
 from bot.domain.handoff import HandoffState, Promise, handoff_state, promise
 from bot.domain.outbox import held_ids, next_pending
@@ -86,6 +88,7 @@ async def escalate(
                     settings.handoff.tickets_per_conversation_per_hour,
                     settings.handoff.tickets_per_address_per_hour,
                 ),
+                assignment=AssignmentRules.from_settings(settings.handoff),
             )
             expectation = await promise(session, settings.handoff)
     except TooManyTickets as exc:

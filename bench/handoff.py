@@ -3,7 +3,10 @@
 Starts the whole assistant on a fresh SQLite database, signs an agent in to the console in
 Chromium (the queue page open), then repeats: a customer on socket.io asks for a person; we time
 until the ticket's row appears on the open queue page (no reload); the agent opens the ticket,
-replies in the page, and we time until the customer's socket receives the reply.
+the customer writes again and we time until the message shows in the open ticket page's
+transcript; the agent replies in the page, and we time until the customer's socket receives the
+reply. Also the console's page weight: the bytes of the queue's and a ticket's page with
+everything they load (uncompressed, as the web service sends them).
 
     .venv/bin/python -m bench.handoff [--rounds 20]
 """
@@ -17,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from bench.ingestion import newest_model
 from bot.runtime.processes import assistant_processes, start_in_order
@@ -25,11 +29,41 @@ from bot.store.migrate import upgrade
 from testkit.agents import add_agent
 from testkit.customers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Customer
 
+if TYPE_CHECKING:
+    from playwright.async_api import Page, Response
 
-async def measure(settings: Settings, rounds: int) -> tuple[list[float], list[float]]:
+
+class Timings(NamedTuple):
+    to_queue: list[float]
+    to_ticket_page: list[float]
+    to_customer: list[float]
+    page_bytes: dict[str, int]
+
+
+async def page_weight(page: Page, url: str) -> int:
+    """The bytes of ``url`` and of everything its loading fetched (the event stream aside)."""
+    sizes: list[int] = []
+
+    async def count(response: Response) -> None:
+        if "text/event-stream" not in (response.headers.get("content-type") or ""):
+            sizes.append(len(await response.body()))
+
+    def on_response(response: Response) -> None:
+        waiting.append(asyncio.ensure_future(count(response)))
+
+    waiting: list[asyncio.Future[None]] = []
+    page.on("response", on_response)
+    await page.goto(url, wait_until="networkidle")
+    await asyncio.gather(*waiting)
+    page.remove_listener("response", on_response)
+    return sum(sizes)
+
+
+async def measure(settings: Settings, rounds: int) -> Timings:
     from playwright.async_api import async_playwright
 
-    to_console, to_customer = [], []
+    to_console, to_ticket_page, to_customer = [], [], []
+    weights: dict[str, int] = {}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context()  # one agent: the pages share the session cookie
@@ -55,14 +89,34 @@ async def measure(settings: Settings, rounds: int) -> tuple[list[float], list[fl
                 if opened_page is None or not opened_page.ok:
                     status = opened_page.status if opened_page else "no answer"
                     raise RuntimeError(f"ticket page {ticket_id}: {status}")
+                await ticket_page.locator("#transcript").wait_for()
+                said = f"Are you still there? (round {n})"
+                written = time.perf_counter()
+                await customer.say(said)
+                await ticket_page.locator("#transcript", has_text=said).wait_for(timeout=30_000)
+                to_ticket_page.append(time.perf_counter() - written)
+
                 text = f"Hello from the console, round {n}."
-                await ticket_page.get_by_label("Reply to the customer").fill(text)
+                await ticket_page.locator("#reply-text").fill(text)
                 sent = time.perf_counter()
-                await ticket_page.get_by_role("button", name="Send reply").click()
+                await ticket_page.locator("#reply-form button[type=submit]").click()
                 await customer.hear(text)
                 to_customer.append(time.perf_counter() - sent)
+                if n == 0:
+                    weighing = await context.new_page()
+                    web = settings.servers.web_url
+                    weights["queue"] = await page_weight(weighing, f"{web}/console/")
+                    weights["ticket"] = await page_weight(
+                        weighing, f"{web}/console/tickets/{ticket_id}"
+                    )
+                    await weighing.close()
         await browser.close()
-    return to_console, to_customer
+    return Timings(to_console, to_ticket_page, to_customer, weights)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -86,20 +140,24 @@ def main() -> int:
         processes = assistant_processes(settings, newest_model(), work)
         start_in_order(processes, settings.supervision.startup_timeout)
         try:
-            to_console, to_customer = asyncio.run(measure(settings, args.rounds))
+            timings = asyncio.run(measure(settings, args.rounds))
         finally:
             for process in reversed(processes):
                 process.stop()
-    print("| wait | rounds | p50 ms | max ms |")
-    print("|---|---|---|---|")
+    print("| wait | rounds | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|---|")
     for name, values in (
-        ("customer's escalating message -> ticket on the open queue page", to_console),
-        ("agent's reply (click) -> customer's socket", to_customer),
+        ("customer's escalating message -> ticket on the open queue page", timings.to_queue),
+        ("customer's message -> shown on the open ticket page", timings.to_ticket_page),
+        ("agent's reply (click) -> customer's socket", timings.to_customer),
     ):
         print(
             f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} | "
-            f"{max(values) * 1000:.0f} |"
+            f"{percentile(values, 0.95) * 1000:.0f} | {max(values) * 1000:.0f} |"
         )
+    print()
+    for page, size in timings.page_bytes.items():
+        print(f"console page weight, {page}: {size / 1024:.1f} kB")
     return 0
 
 

@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("name", help="user name (letters, digits, '.', '-', '_')")
     add.add_argument("--role", choices=["agent", "admin"], default="agent")
     add.add_argument("--display-name", help="the name customers see (default: the user name)")
+    password = agents_commands.add_parser(
+        "password", help="set an agent's password (read from stdin) and end their sessions"
+    )
+    password.add_argument("name", help="the agent's user name")
     report = commands.add_parser("report", help="how well the assistant serves customers")
     _report_arguments(report)
     args = parser.parse_args(argv)
@@ -95,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "customers":
         return asyncio.run(_customer_data(settings, args.action, args.key, args.by))
     if args.command == "agents":
-        password = sys.stdin.readline().rstrip("\r\n")
-        return asyncio.run(_add_agent(settings, args.name, args.display_name, password, args.role))
+        secret = sys.stdin.readline().rstrip("\r\n")
+        if args.agents_command == "password":
+            return asyncio.run(_set_password(settings, args.name, secret))
+        return asyncio.run(_add_agent(settings, args.name, args.display_name, secret, args.role))
     if args.command == "report":
         from bot.domain.insights import InsightsError, parse_filter
 
@@ -178,6 +184,23 @@ async def _add_agent(
         async with session_factory(engine)() as session, session.begin():
             agent = await create_agent(session, name, display_name or name, password, role)
             print(f"added {agent.role} {agent.username!r}", file=sys.stderr)
+        return 0
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
+async def _set_password(settings: Settings, name: str, password: str) -> int:
+    from bot.domain.auth import AuthError, set_password
+    from bot.store.db import create_engine, session_factory
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            agent = await set_password(session, name, password)
+            print(f"new password for {agent.username!r}; their sessions ended", file=sys.stderr)
         return 0
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)

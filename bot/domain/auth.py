@@ -93,10 +93,7 @@ async def create_agent(
         raise AuthError("a user name is 1-64 letters, digits, '.', '-' or '_'")
     if role not in (AgentRole.AGENT.value, AgentRole.ADMIN.value):
         raise AuthError("the role is agent or admin")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AuthError(f"the password has more than {MAX_PASSWORD_LENGTH} characters")
+    _check_new_password(password)
     if await session.scalar(select(Agent.id).where(Agent.username == username)):
         raise AuthError(f"an agent {username!r} exists already")
     agent = Agent(
@@ -110,6 +107,28 @@ async def create_agent(
     session.add(agent)
     await session.flush()
     return agent
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> Agent:
+    """Give agent ``username`` a new password and end their sessions; raises :class:`AuthError`
+    for an unknown agent or an unacceptable password."""
+    _check_new_password(password)
+    agent = await session.scalar(
+        select(Agent).where(Agent.username == (username or "").strip().lower())
+    )
+    if agent is None:
+        raise AuthError(f"there is no agent {username!r}")
+    agent.password_hash = await hash_password(password)
+    await session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
+    await session.flush()
+    return agent
+
+
+def _check_new_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AuthError(f"the password has more than {MAX_PASSWORD_LENGTH} characters")
 
 
 # --- sign-in limits -----------------------------------------------------------------------------

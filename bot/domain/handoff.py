@@ -3,22 +3,21 @@
 A conversation is handed over when a ticket opens for it (:mod:`bot.domain.tickets`) and taken
 back when the ticket is resolved. In between, the bot keeps quiet apart from one
 acknowledgement; when it hands over and when it acknowledges, it promises only what is true:
-a reply *soon* (business hours, an agent's console open), *later* (business hours, nobody
-online) or when the shop *opens* again (outside business hours).
+a reply *soon* (business hours, an agent's console open and their status "online"), *later*
+(business hours, nobody online) or when the shop *opens* again (outside business hours).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.presence import agents_online
 from bot.domain.tickets import ACTIVE
 from bot.settings import HandoffSettings
-from bot.store.models import Agent, Ticket
+from bot.store.models import Ticket
 
 
 class Promise(StrEnum):
@@ -29,17 +28,9 @@ class Promise(StrEnum):
     CLOSED = "closed"
 
 
-async def agents_online(session: AsyncSession, within_seconds: float) -> int:
-    """Agents whose console reported in the last ``within_seconds``."""
-    since = datetime.now(UTC) - timedelta(seconds=within_seconds)
-    count = await session.scalar(
-        select(func.count()).select_from(Agent).where(Agent.active, Agent.last_seen_at >= since)
-    )
-    return count or 0
-
-
 async def promise(session: AsyncSession, handoff: HandoffSettings) -> Promise:
-    """What the bot may promise now (an agent counts as online while their console reports)."""
+    """What the bot may promise now: an agent counts as online while their console reports
+    and their status is "online" (:mod:`bot.domain.presence`)."""
     if not handoff.hours.is_open():
         return Promise.CLOSED
     online = await agents_online(session, handoff.agent_online_seconds)

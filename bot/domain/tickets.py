@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.assignment import AssignmentRules, assign_new_ticket
 from bot.domain.customers import resolve_conversation
 from bot.store.models import (
     Agent,
@@ -102,8 +103,12 @@ async def open_ticket(
     metadata: Mapping[str, Any] | None,
     identity_secret: str,
     limits: TicketLimits | None = None,
+    assignment: AssignmentRules | None = None,
 ) -> tuple[Ticket, bool]:
     """The conversation's active ticket, or a new one; (ticket, whether it was opened now).
+
+    With ``assignment``, a new ticket goes to an online agent at once when one is available
+    (:mod:`bot.domain.assignment`); without it, it stays open for whoever claims it.
 
     Raises :class:`TooManyTickets` when a new one would pass ``limits``.
     """
@@ -135,6 +140,8 @@ async def open_ticket(
     )
     session.add(ticket)
     await session.flush()
+    if assignment is not None:
+        await assign_new_ticket(session, ticket, assignment)
     return ticket, True
 
 

@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+from bot.domain.auth import AuthError
+from bot.domain.first_admin import FirstAdmin, ensure_admin
 from bot.runtime.chat import chat_in_terminal
 from bot.runtime.guardian import Guardian
 from bot.runtime.leftovers import RUN_ID_ENV, AlreadyRunning, claim, release
@@ -19,10 +21,27 @@ from bot.runtime.private_files import private_umask, tighten
 from bot.runtime.processes import ProcessFailed, assistant_processes
 from bot.runtime.supervision import RunLog, Supervisor
 from bot.settings import Settings
+from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 
 
-def _banner(settings: Settings) -> str:
+def _console_lines(settings: Settings, first_admin: FirstAdmin | None) -> str:
+    web = settings.servers.web_url
+    lines = f"""  Shop page:  {web}/demo  (a demo shop page with the chat widget)
+  Console:    {web}/console/  (agents answer handed-over customers here)"""
+    if first_admin and first_admin.generated:
+        lines += f"""
+              sign in as {first_admin.username!r} with the password {first_admin.password}
+              (made for this fresh database and shown only now; change it with
+              `echo 'new passphrase' | .venv/bin/python -m bot agents password {first_admin.username}`)"""
+    elif first_admin:
+        lines += (
+            f"\n              sign in as {first_admin.username!r} (ADMIN_USERNAME, ADMIN_PASSWORD)"
+        )
+    return lines
+
+
+def _banner(settings: Settings, first_admin: FirstAdmin | None = None) -> str:
     url = settings.servers.rasa_url
     rest_token = settings.rasa.rest_channel_token.get_secret_value()
     wechat = (
@@ -38,6 +57,7 @@ The shop assistant is running.
   socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
   WeChat:     {wechat}
   HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa.rasa_api_token.get_secret_value()})
+{_console_lines(settings, first_admin)}
   Web:        {settings.servers.web_url}/health
   Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
   Logs:       {settings.supervision.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
@@ -63,6 +83,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
     tighten(settings)
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database.database_url))
+    first_admin = asyncio.run(_first_admin(settings))
     processes = assistant_processes(settings, model, settings.supervision.run_dir)
     log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=_say)
     supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=_say)
@@ -77,7 +98,7 @@ def run_assistant(settings: Settings, model: Path) -> int:
     try:
         supervisor.start(time.monotonic)
         tighten(settings)  # files the servers created before the umask reached them
-        print(_banner(settings), flush=True)
+        print(_banner(settings, first_admin), flush=True)
         if sys.stdin.isatty():
             _chat_in_background(settings, stop)
         supervisor.watch(stop, time.monotonic)
@@ -93,6 +114,24 @@ def run_assistant(settings: Settings, model: Path) -> int:
         supervisor.stop()
         release(settings.supervision.run_dir, record)
         _say("stopped.")
+
+
+async def _first_admin(settings: Settings) -> FirstAdmin | None:
+    """The admin made for a database without one (see :mod:`bot.domain.first_admin`)."""
+    engine = create_engine(settings.database.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            return await ensure_admin(
+                session,
+                settings.web.admin_username,
+                settings.web.admin_password.get_secret_value(),
+                generate=True,
+            )
+    except AuthError as exc:
+        print(f"warning: cannot create the first admin: {exc}", file=sys.stderr, flush=True)
+        return None
+    finally:
+        await engine.dispose()
 
 
 def _chat_in_background(settings: Settings, stop: threading.Event) -> None:

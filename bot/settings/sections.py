@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 
 from bot.settings.hours import BusinessHours
 from bot.settings.section import Section
+from connectors.widget_session import origin_list
 
 
 def _random_token() -> SecretStr:
@@ -63,11 +65,24 @@ class RasaSettings(Section):
     # then be reachable only through them. 0: not set (an exported SANIC_PROXIES_COUNT still
     # reaches Rasa), Rasa counts the connection's address.
     rasa_proxies_count: int = Field(0, ge=0, le=16)
+    # The shop's pages that may use the widget's socket.io channel from a browser, by websocket
+    # or long-polling, as origins separated by commas ("https://shop.example.com"); the web
+    # service's own origin (the demo page) is always allowed, every other page refused.
+    cors_allowed_origins: tuple[str, ...] = ()
 
     @field_validator("rasa_api_token", "rest_channel_token", "action_server_token", mode="before")
     @classmethod
     def _token_or_random(cls, value: object) -> object:
         return value or _random_token()
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin_list(value))
+        if isinstance(value, list | tuple):
+            return tuple(origin_list(",".join(str(item) for item in value)))
+        return value
 
 
 class SupervisionSettings(Section):
@@ -137,6 +152,13 @@ class WebSettings(Section):
     agents_may_publish_faq: bool = False
     # The FAQ's source files (YAML/CSV), which the web service merges with agents' additions.
     faq_sources: Path = Path("data/faq")
+    # The widget's greeting, shown before the customer writes (English; Chinese in
+    # WIDGET_GREETING_ZH, Simplified, converted for Taiwan and Hong Kong); empty: none.
+    widget_greeting: str = Field("", max_length=500)
+    widget_greeting_zh: str = Field("", max_length=500)
+    # Ask for a name and an e-mail address before a new conversation starts (they go into the
+    # customer's profile, which agents see).
+    widget_prechat_form: bool = False
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -160,6 +182,12 @@ class HandoffSettings(Section):
     # New tickets per hour from one conversation, and from one client address (socket.io).
     tickets_per_conversation_per_hour: int = Field(5, ge=1)
     tickets_per_address_per_hour: int = Field(20, ge=1)
+    # The console colours a ticket's wait against this first-response target (seconds).
+    first_response_target: float = Field(300.0, gt=0)
+    # New tickets go to online agents in turn (a returning customer to their last agent), at
+    # most AGENT_TICKET_LIMIT unresolved tickets each; admins can switch it off in the console.
+    auto_assign: bool = True
+    agent_ticket_limit: int = Field(5, ge=1)
 
     @model_validator(mode="after")
     def _business_hours_are_readable(self) -> HandoffSettings:
@@ -204,3 +232,67 @@ class WeChatSettings(Section):
     wechat_reply_deadline: float = Field(4.0, gt=0, lt=5)
     # Several Rasa servers: the WeChat access token and retry de-duplication live here.
     redis_url: SecretStr = SecretStr("")
+
+
+class MailSettings(Section):
+    """E-mail continuity (:mod:`bot.domain.mail`, :mod:`bot.workers.mail_outbox`,
+    :mod:`bot.workers.mail_inbound`): agents' replies a customer has not seen reach them by
+    e-mail, and their e-mailed answers come back into the conversation. Off while SMTP_HOST is
+    empty."""
+
+    # The shop's SMTP server, which sends our mail; empty: nothing is e-mailed.
+    smtp_host: str = ""
+    # Empty: the security's usual port (none: 25, starttls: 587, tls: 465).
+    smtp_port: int | None = Field(None, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    # none: plain SMTP (a relay on the same host only); starttls: upgrade after connecting;
+    # tls: TLS from the start (SMTPS).
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    # The sender of our mails ("Shop Support <support@shop.example.com>").
+    mail_from: str = ""
+    # The domain of the reply addresses (reply+TOKEN@MAIL_REPLY_DOMAIN); its mail must reach
+    # the receiver below. Empty: the domain of MAIL_FROM.
+    mail_reply_domain: str = ""
+    # Where the receiver of customers' replies listens (SMTP, on BOT_HOST); empty: off.
+    mail_inbound_port: int | None = Field(None, ge=1, le=65535)
+    # Seconds an agent's reply may stay unseen before it is e-mailed; replies within this time
+    # go out as one mail.
+    email_continuity_delay: float = Field(180.0, ge=0)
+    # The shop's name in the mails.
+    shop_name: str = Field("", max_length=100)
+    # The page where the customer continues the chat (a link in every mail); empty: no link.
+    mail_chat_url: str = ""
+    # Larger incoming mails are refused (bytes).
+    mail_max_bytes: int = Field(1_000_000, ge=10_000, le=50_000_000)
+
+    @field_validator("smtp_port", "mail_inbound_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _addresses_are_given(self) -> MailSettings:
+        if self.smtp_host and "@" not in self.mail_from:
+            raise ValueError("MAIL_FROM: the sender's address is needed when SMTP_HOST is set")
+        if (self.smtp_host or self.mail_inbound_port) and "." not in self.reply_domain:
+            raise ValueError("MAIL_REPLY_DOMAIN (or MAIL_FROM's domain) is needed for replies")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether mail goes out at all (and the bot asks customers for an address)."""
+        return bool(self.smtp_host)
+
+    @property
+    def port(self) -> int:
+        """SMTP_PORT, or the usual port of SMTP_SECURITY."""
+        return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
+
+    @property
+    def reply_domain(self) -> str:
+        """MAIL_REPLY_DOMAIN, else the domain of MAIL_FROM (empty when neither says)."""
+        if self.mail_reply_domain:
+            return self.mail_reply_domain.lower()
+        _, _, domain = self.mail_from.rpartition("@")
+        return domain.strip(" >").lower()

@@ -162,6 +162,11 @@ class AgentRole(str, Enum):
     ADMIN = "admin"
 
 
+class AgentStatus(str, Enum):
+    ONLINE = "online"
+    AWAY = "away"
+
+
 class Agent(Base):
     """A person who answers escalations in the console."""
 
@@ -175,6 +180,13 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What the agent says: "online" (takes tickets while the console is open) or "away".
+    status: Mapped[str] = mapped_column(String(16), default=AgentStatus.ONLINE.value)
+    # The console's language ("en", "zh") and time zone; None: the browser's, the shop's.
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # When automatic assignment last gave this agent a ticket (round robin takes the oldest).
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AgentSession(Base):
@@ -349,3 +361,132 @@ class KnowledgeGapDismissal(Base):
     question: Mapped[str] = mapped_column(Text)  # the central question, as a customer wrote it
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SavedReply(Base):
+    """A canned response agents insert by typing ``/`` and its code; one text per language."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (UniqueConstraint("code", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))  # what agents type after "/"
+    language: Mapped[str] = mapped_column(String(8))  # a reply locale: "en", "zh", "zh-TW", ...
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+
+
+class TicketRead(Base):
+    """When an agent last opened a ticket: newer customer messages in it are unread for them."""
+
+    __tablename__ = "ticket_reads"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConsoleOption(Base):
+    """A switch admins set in the console at run time (``auto_assign``: "on"/"off"); a missing
+    row means the deployment's setting."""
+
+    __tablename__ = "console_options"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+
+
+class MailThread(Base):
+    """A conversation's e-mail thread: the unguessable token of its reply address
+    (``reply+TOKEN@MAIL_REPLY_DOMAIN``, see :mod:`bot.domain.mail.addresses`)."""
+
+    __tablename__ = "mail_threads"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class EmailConsent(Base):
+    """A customer's consent to be answered by e-mail at ``address``: when and how it was given
+    (``source``: "chat", "widget_form", "shop"); ``withdrawn_at`` set: no more mail."""
+
+    __tablename__ = "email_consents"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(32))
+    given_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MailOutboxMessage(Base):
+    """An e-mail to a customer (the agents' unseen replies of a conversation), composed and
+    waiting for the mail worker (:mod:`bot.workers.mail_outbox`). ``claimed_at`` is set, and
+    committed, before the SMTP transaction starts: a row is handed to SMTP at most once."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)  # without the <>
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    references: Mapped[str | None] = mapped_column(Text)  # Message-IDs, space-separated
+    # The outbox ids of the agents' replies the mail carries (the "seen" signal cancels them).
+    outbox_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Refused for good (a 5xx answer, or a send whose outcome is unknown); last_error says why.
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Not to be sent any more: the customer saw the replies in the chat.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReceivedMail(Base):
+    """A customer's e-mail that reached the receiver, kept so that a second delivery of the
+    same mail stores nothing: ``key`` is the digest of its Message-ID, or of the whole mail
+    when it has none."""
+
+    __tablename__ = "received_mails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    interaction_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("interactions.id", ondelete="SET NULL"),
+    )
+    sender: Mapped[str] = mapped_column(String(320))
+    # Whether the sender is the address the customer gave (else stored all the same, flagged).
+    sender_matches: Mapped[bool] = mapped_column(default=False)
+    size: Mapped[int] = mapped_column(Integer)
+    # The attachments, noted and not stored: [{"name": ..., "type": ..., "size": ...}].
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())

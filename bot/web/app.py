@@ -25,16 +25,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from bot.domain.auth import AuthError, create_agent
+from bot.domain.auth import AuthError
 from bot.domain.faq_lookup import FaqLookup
+from bot.domain.first_admin import ensure_admin
 from bot.domain.knowledge import rebuild_index
+from bot.domain.mail.replies import StoredReply
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
-from bot.store.models import Agent, AgentRole
 from bot.web import widget
 from bot.web.bus import EventBus
 from bot.web.client_address import forwarded_middleware, trusted_networks
@@ -55,6 +56,8 @@ from bot.workers.deadletters import count_dead_letters
 from bot.workers.delivery import OutboxDelivery
 from bot.workers.health import assess, figures
 from bot.workers.ingestion import Changes, Ingestor
+from bot.workers.mail_inbound import MailReceiver, ReplyHandler
+from bot.workers.mail_outbox import MailOutbox
 from bot.workers.rabbitmq import RabbitMQIngestionWorker
 from bot.workers.sql_broker import IngestionWorker
 
@@ -111,25 +114,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _first_admin(app: web.Application) -> AsyncIterator[None]:
     """ADMIN_USERNAME / ADMIN_PASSWORD create the first admin of a fresh deployment."""
-    settings = app[SETTINGS]
-    password = settings.web.admin_password.get_secret_value()
-    if settings.web.admin_username and password:
+    web_settings = app[SETTINGS].web
+    try:
         async with app[SESSIONS]() as session, session.begin():
-            has_admin = await session.scalar(
-                select(Agent.id).where(Agent.role == AgentRole.ADMIN.value).limit(1)
+            made = await ensure_admin(
+                session, web_settings.admin_username, web_settings.admin_password.get_secret_value()
             )
-            if not has_admin:
-                try:
-                    await create_agent(
-                        session,
-                        settings.web.admin_username,
-                        settings.web.admin_username,
-                        password,
-                        "admin",
-                    )
-                    log.info("created the first admin, %r", settings.web.admin_username)
-                except AuthError as exc:
-                    log.error("cannot create the first admin: %s", exc)
+        if made:
+            log.info("created the first admin, %r", made.username)
+    except AuthError as exc:
+        log.error("cannot create the first admin: %s", exc)
     yield
 
 
@@ -148,8 +142,11 @@ async def _faq_index(app: web.Application) -> AsyncIterator[None]:
 
 def _notify_pages(bus: EventBus):
     def notify(changes: Changes) -> None:
-        for ticket_id in changes.handoffs:
-            bus.publish("ticket", {"id": ticket_id, "change": "created"})
+        for ticket_id, agent_id in changes.handoffs.items():
+            notice: dict[str, Any] = {"id": ticket_id, "change": "created"}
+            if agent_id is not None:
+                notice.update(assigned=True, assigned_agent_id=agent_id)
+            bus.publish("ticket", notice)
         for sender_id in changes.conversations:
             bus.publish("conversation", {"conversation": sender_id})
 
@@ -201,6 +198,46 @@ async def _ingestion(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _mail(app: web.Application) -> AsyncIterator[None]:
+    """E-mail continuity, as far as the settings turn it on: the mail outbox worker (SMTP_HOST
+    set) and the receiver of customers' e-mailed answers (MAIL_INBOUND_PORT set)."""
+    settings, bus = app[SETTINGS], app[BUS]
+
+    def mail_failed(ticket_id: int | None) -> None:
+        if ticket_id is not None:
+            bus.publish("ticket", {"id": ticket_id, "change": "mail_failed"})
+
+    def answered(stored: StoredReply) -> None:
+        bus.publish("conversation", {"conversation": stored.sender_id})
+
+    outbox, task, receiver = None, None, None
+    if settings.mail.enabled:
+        outbox = MailOutbox(app[SESSIONS], settings.mail, on_failed=mail_failed)
+        task = asyncio.create_task(outbox.run(), name="mail-outbox")
+    if settings.mail.mail_inbound_port is not None:
+        handler = ReplyHandler(
+            app[SESSIONS],
+            settings.mail,
+            redact_pii=settings.privacy.redact_pii,
+            notify=answered,
+            on_bounce=mail_failed,
+        )
+        receiver = MailReceiver(
+            handler,
+            settings.servers.host,
+            settings.mail.mail_inbound_port,
+            settings.mail.mail_max_bytes,
+        )
+        await receiver.start()
+    yield
+    if receiver is not None:
+        await receiver.stop()
+    if outbox is not None and task is not None:
+        outbox.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _close_faq(app: web.Application) -> None:
     app[FAQ].close()
 
@@ -220,6 +257,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_faq_index)
     app.cleanup_ctx.append(_ingestion)
     app.cleanup_ctx.append(_delivery)
+    app.cleanup_ctx.append(_mail)
     app.on_cleanup.append(_close_faq)
     app.router.add_get("/health", health)
     widget.add_routes(app)

@@ -47,6 +47,7 @@ from bot.store.models import (
     Customer,
     Direction,
     Interaction,
+    Ticket,
 )
 from bot.workers.sanitise import clean_sender, clean_value
 from vocabulary import LOCALES, MetadataKey
@@ -125,10 +126,11 @@ def _ticket_id(value: object) -> int | None:
 
 @dataclass
 class Changes:
-    """What a batch changed, for live console pages: conversations and handed-over tickets."""
+    """What a batch changed, for live console pages: conversations and handed-over tickets
+    (with the agent automatic assignment gave each, None while it waits)."""
 
     conversations: set[str] = field(default_factory=set)
-    handoffs: set[int] = field(default_factory=set)
+    handoffs: dict[int, int | None] = field(default_factory=dict)
 
 
 Notify = Callable[[Changes], None]
@@ -166,7 +168,9 @@ class Ingestor:
         if kind in MESSAGE_EVENTS:
             return await self._message(session, sender, clean, event_key(sender_id, event))
         if clean.get("name") == "handoff_ticket" and (ticket := _ticket_id(clean.get("value"))):
-            self.changes.handoffs.add(ticket)
+            self.changes.handoffs[ticket] = await session.scalar(
+                select(Ticket.assigned_agent_id).where(Ticket.id == ticket)
+            )
         return await self._slot(session, sender, clean)
 
     async def _message(

@@ -26,14 +26,18 @@ async def client(sessions, database_url):
         yield client
 
 
-async def sign_in(client: TestClient, name: str) -> str:
-    """Sign in as ``name``; the session's CSRF token."""
+async def sign_in(client: TestClient, name: str, accept_language: str | None = None) -> str:
+    """Sign in as ``name`` (from a browser asking for ``accept_language``); the session's CSRF
+    token."""
     client.session.cookie_jar.clear()
     token = (await (await client.get("/api/login")).json())["csrf_token"]
+    headers = {"X-CSRF-Token": token}
+    if accept_language:
+        headers["Accept-Language"] = accept_language
     response = await client.post(
         "/api/login",
         json={"username": name, "password": PASSWORDS[name]},
-        headers={"X-CSRF-Token": token},
+        headers=headers,
     )
     assert response.status == 200, await response.text()
     return (await response.json())["csrf_token"]

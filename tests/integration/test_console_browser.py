@@ -107,6 +107,7 @@ async def test_an_agent_answers_a_customer_live_and_an_admin_teaches_the_bot(
     await teacher.wait_for_url("**/console/dead-letters")
     await teacher.get_by_role("heading", name="Dead letters").wait_for()
     await teacher.goto(f"{assistant.settings.servers.web_url}/console/tickets/{ticket_id}")
+    await teacher.get_by_text("Teach the bot", exact=True).click()  # folded away until asked
     assert await teacher.get_by_label("Answer (new entry)").input_value() == answer
     assert await teacher.get_by_label("Question", exact=True).input_value() == question
     await teacher.get_by_label("Entry id").fill(f"gift_cards_moon_{ticket_id}")

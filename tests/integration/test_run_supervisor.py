@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -50,6 +52,10 @@ def test_sigterm_stops_every_server(tmp_path, rasa_model):
             assert time.monotonic() < deadline, f"not ready in time:\n{output}"
             output += line
         assert "test-token" in output  # the banner says how to reach the HTTP API
+        # ... and where the shop page and the console are, with the fresh database's admin
+        assert f"http://127.0.0.1:{web_port}/demo" in output
+        assert f"http://127.0.0.1:{web_port}/console/" in output
+        admin_password = re.search(r"sign in as 'admin' with the password (\S+)", output)[1]
         assert listening(rasa_port) and listening(action_port) and listening(web_port)
         replies = send(
             f"http://127.0.0.1:{rasa_port}",
@@ -74,3 +80,21 @@ def test_sigterm_stops_every_server(tmp_path, rasa_model):
     record = (tmp_path / "supervisor.log").read_text()
     assert "rasa: started" in record and "web: stopped" in record
     assert not (tmp_path / "supervisor.pid").exists()
+    # The generated password works, and was shown only on the terminal.
+    assert asyncio.run(signs_in(env["DATABASE_URL"], "admin", admin_password))
+    for written in tmp_path.rglob("*"):
+        if written.is_file() and written.suffix != ".db":
+            assert admin_password not in written.read_text(errors="replace"), written
+
+
+async def signs_in(database_url: str, username: str, password: str) -> bool:
+    from bot.domain.auth import sign_in
+    from bot.store.db import create_engine, session_factory
+
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            _, agent = await sign_in(session, username, password, "127.0.0.1")
+            return agent.is_admin
+    finally:
+        await engine.dispose()

@@ -23,7 +23,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web.console import api, pages
+from bot.web.console import api, i18n, labels, pages, saved_replies, team
 from bot.web.console.locales import html_lang, locale_label
 from bot.web.console.security import API_REFUSALS, PAGE_REFUSALS, agents_only_app
 
@@ -36,13 +36,16 @@ def create_console_app() -> web.Application:
     """The console's pages, for :data:`CONSOLE_PREFIX`; without a session they redirect to the
     sign-in form."""
     app = agents_only_app(PAGE_REFUSALS)
-    aiohttp_jinja2.setup(
+    environment = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(default=True),
-        filters={"locale_label": locale_label, "html_lang": html_lang},
+        filters={"locale_label": locale_label, "html_lang": html_lang, **labels.FILTERS},
     )
+    i18n.install(environment)
     pages.add_routes(app)
+    team.add_page_routes(app)
+    saved_replies.add_page_routes(app)
     return app
 
 
@@ -50,4 +53,6 @@ def create_agent_api() -> web.Application:
     """The agents' JSON API, for :data:`API_PREFIX`; without a session it answers 401."""
     app = agents_only_app(API_REFUSALS)
     api.add_routes(app)
+    team.add_api_routes(app)
+    saved_replies.add_api_routes(app)
     return app

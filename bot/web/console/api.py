@@ -36,8 +36,10 @@ from bot.domain.tickets import (
     resolve,
 )
 from bot.store.models import Customer, Ticket
-from bot.web.console import dead_letters, exports, gaps, insights
+from bot.web.console import dead_letters, exports, gaps, insights, preferences
+from bot.web.console.attention import mark_read
 from bot.web.console.errors import Handler, NotFound, json_errors
+from bot.web.console.preferences import remember_browser_language
 from bot.web.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -48,8 +50,8 @@ from bot.web.console.security import (
 )
 from bot.web.console.views import (
     active_agents,
-    page_request,
     query_filters,
+    queue_request,
     ticket_detail,
     ticket_page,
 )
@@ -111,6 +113,10 @@ async def login(request: web.Request) -> web.Response:
     password = text_field(body, "password", MAX_CREDENTIAL_CHARS)
     async with request.config_dict[SESSIONS]() as session:
         token, agent = await sign_in(session, username, password, request.remote or "unknown")
+        await remember_browser_language(
+            session, agent.agent_id, request.headers.get("Accept-Language")
+        )
+        await session.commit()
     response = web.json_response(
         {
             "csrf_token": agent.csrf_token,
@@ -131,11 +137,21 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def list_tickets(request: web.Request) -> web.Response:
-    """GET /api/tickets: a page of tickets, the next page's URL and the totals per status."""
-    filters = query_filters(request.query)
-    limit, after = page_request(request.query)
+    """GET /api/tickets: a page of tickets, the next page's URL and the totals per status
+    (``order=attention`` for what needs an agent first, ``mine=1`` for the caller's)."""
+    agent_id = current_agent(request).agent_id
+    filters = query_filters(request.query, agent_id=agent_id)
+    order, limit, after = queue_request(request.query, default_order="newest")
     async with request.config_dict[SESSIONS]() as session:
-        page = await ticket_page(session, filters, limit, after)
+        page = await ticket_page(
+            session,
+            filters,
+            limit,
+            after,
+            order=order,
+            agent_id=agent_id,
+            target=request.config_dict[SETTINGS].handoff.first_response_target,
+        )
     following = None
     if page.next_cursor:
         following = str(request.rel_url.update_query(cursor=page.next_cursor))
@@ -153,7 +169,12 @@ async def list_tickets(request: web.Request) -> web.Response:
 async def get_ticket(request: web.Request) -> web.Response:
     ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
     async with request.config_dict[SESSIONS]() as session:
-        detail = await ticket_detail(session, ticket_id)
+        detail = await ticket_detail(
+            session,
+            ticket_id,
+            current_agent(request).agent_id,
+            request.config_dict[SETTINGS].handoff.first_response_target,
+        )
     if detail is None:
         raise NotFound(f"no ticket {ticket_id}")
     return web.json_response(detail)
@@ -182,6 +203,16 @@ async def resolve_ticket(request: web.Request) -> web.Response:
     body = await read_json_body(request)
     note = text_field(body, "note", MAX_NOTE_CHARS, required=False)
     return await _change(request, resolve, note or "")
+
+
+async def read_ticket(request: web.Request) -> web.Response:
+    """POST /api/tickets/{id}/read: the caller has seen the ticket as it is now."""
+    ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
+    async with request.config_dict[SESSIONS]() as session, session.begin():
+        if await session.get(Ticket, ticket_id) is None:
+            raise NotFound(f"no ticket {ticket_id}")
+        await mark_read(session, current_agent(request).agent_id, ticket_id)
+    return web.json_response({"id": ticket_id, "unread": False})
 
 
 async def reopen_ticket(request: web.Request) -> web.Response:
@@ -298,6 +329,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/tickets/{ticket_id}/reopen", reopen_ticket),
     ("POST", "/tickets/{ticket_id}/assign", assign_ticket),
     ("POST", "/tickets/{ticket_id}/notes", note_ticket),
+    ("POST", "/tickets/{ticket_id}/read", read_ticket),
     ("GET", "/agents", list_agents),
     ("GET", "/faq/search", faq_search),
     ("POST", "/faq", add_faq),
@@ -310,6 +342,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/gaps/variants", gaps.variants_api),
     ("POST", "/gaps/entry", gaps.entry_api),
     ("POST", "/gaps/dismiss", gaps.dismiss_api),
+    *preferences.ROUTES,
 ]
 
 

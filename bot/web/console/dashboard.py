@@ -103,10 +103,9 @@ async def page(request: web.Request) -> web.Response:
     agent = current_agent(request)
     settings = request.config_dict[SETTINGS]
     hours = settings.handoff.hours
+    nav = await navigation(request)
     try:
-        language = dashboard_language(
-            request.query.get("lang"), request.headers.get("Accept-Language")
-        )
+        language = dashboard_language(request.query.get("lang"), nav["ui_language"])
         today = datetime.now(hours.timezone).date()
         flt = requested_filter(dashboard_query(request.query, today), agent)
     except BadInput as exc:
@@ -122,7 +121,7 @@ async def page(request: web.Request) -> web.Response:
         entries = await with_questions(session, settings.web.faq_sources, worst, language)
         agents = await active_agents(session) if agent.is_admin else []
     context = {
-        **await navigation(request),
+        **nav,
         "_": _,
         "page_lang": html_lang(language),
         "lang_override": request.query.get("lang", ""),

@@ -35,44 +35,8 @@ def html_lang(locale: str | None) -> str:
     return _HTML_LANG.get(locale, locale)
 
 
-# The console's own words in English and Chinese, for the pages that have both (so far the dead
-# letters page and its entry in the navigation); the agent's browser chooses (Accept-Language).
+# The languages of the console's own words (bot/web/console/i18n.py has their catalogues).
 CONSOLE_LANGUAGES = ("en", "zh")
-CONSOLE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "dead_letters": "Dead letters",
-        "dead_letters_intro": (
-            "Events that ingestion could not store, set aside so that the others were. Newest "
-            "first; contacts in the payloads are masked and the payloads cut short."
-        ),
-        "in_all": "In all",
-        "when": "When",
-        "source": "Source",
-        "conversation": "Conversation",
-        "reason": "Reason",
-        "payload": "Payload (preview)",
-        "unknown": "unknown",
-        "discard": "Discard",
-        "none": "No dead letters.",
-        "older": "Older",
-        "newest": "Newest",
-    },
-    "zh": {
-        "dead_letters": "死信",
-        "dead_letters_intro": "无法存入的事件已被搁置，以免阻塞其他事件。最新的在前；内容中的联系方式已隐藏，内容已截短。",
-        "in_all": "共计",
-        "when": "时间",
-        "source": "来源",
-        "conversation": "会话",
-        "reason": "原因",
-        "payload": "内容（预览）",
-        "unknown": "未知",
-        "discard": "丢弃",
-        "none": "没有死信。",
-        "older": "更早的",
-        "newest": "最新的",
-    },
-}
 # An Accept-Language header lists a few languages; more are not read.
 MAX_ACCEPTED_LANGUAGES = 32
 
@@ -109,8 +73,3 @@ def console_language(accept_language: str | None) -> str:
         if base in CONSOLE_LANGUAGES and weight > best_weight:
             best, best_weight = base, weight
     return best
-
-
-def console_text(language: str) -> dict[str, str]:
-    """The console's words in ``language``, English for a language it does not have."""
-    return CONSOLE_TEXT.get(language, CONSOLE_TEXT["en"])

@@ -16,7 +16,9 @@ from aiohttp import web
 from bot.domain.auth import MAX_USERNAME_LENGTH, AuthError, TooManyAttempts, sign_in, sign_out
 from bot.web.console import dashboard, dead_letters, gaps, live
 from bot.web.console.api import set_login_csrf_cookie, set_session_cookie
-from bot.web.console.nav import navigation
+from bot.web.console.attention import mark_read
+from bot.web.console.nav import anonymous_context, navigation
+from bot.web.console.preferences import remember_browser_language
 from bot.web.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -26,9 +28,10 @@ from bot.web.console.security import (
     may_publish_faq,
 )
 from bot.web.console.views import (
+    ATTENTION_FILTERS,
     active_agents,
-    page_request,
     query_filters,
+    queue_request,
     ticket_detail,
     ticket_page,
 )
@@ -45,7 +48,12 @@ def _login_page(
     page = aiohttp_jinja2.render_template(
         "login.html",
         request,
-        {"agent": None, "csrf_token": token, "error": error, "username": username},
+        {
+            **anonymous_context(request),
+            "csrf_token": token,
+            "error": error,
+            "username": username,
+        },
         status=status,
     )
     set_login_csrf_cookie(page, request, token)
@@ -66,9 +74,13 @@ async def login_submit(request: web.Request) -> web.Response:
     username = _field(form, "username")
     try:
         async with request.config_dict[SESSIONS]() as session:
-            token, _ = await sign_in(
+            token, agent = await sign_in(
                 session, username, _field(form, "password"), request.remote or "unknown"
             )
+            await remember_browser_language(
+                session, agent.agent_id, request.headers.get("Accept-Language")
+            )
+            await session.commit()
     except AuthError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401
         shown = username[:MAX_USERNAME_LENGTH] if username.isprintable() else ""
@@ -89,49 +101,73 @@ async def logout(request: web.Request) -> web.Response:
 
 @aiohttp_jinja2.template("queue.html")
 async def queue(request: web.Request) -> dict:
+    """The queue: unresolved tickets in the order of what needs an agent first (``order``
+    ``newest`` for the newest first; other statuses are always newest first)."""
     query = request.query
+    agent = current_agent(request)
+    settings = request.config_dict[SETTINGS]
     try:
-        filters = query_filters(query, default_status="active")
-        limit, after = page_request(query)
+        filters = query_filters(query, default_status="active", agent_id=agent.agent_id)
+        order, limit, after = queue_request(query, default_order="attention")
     except BadInput as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     async with request.config_dict[SESSIONS]() as session:
-        page = await ticket_page(session, filters, limit, after)
+        try:
+            page = await ticket_page(
+                session,
+                filters,
+                limit,
+                after,
+                order=order,
+                agent_id=agent.agent_id,
+                target=settings.handoff.first_response_target,
+            )
+        except BadInput as exc:  # a cursor of the other order
+            raise web.HTTPBadRequest(text=str(exc)) from None
     here = request.rel_url
+    filter_names = ("channel", "reason", "age", "mine")
     return {
         **await navigation(request),
         "tickets": page.tickets,
         "page": page,
+        "order": order if filters.status in ATTENTION_FILTERS else "newest",
         "older": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
         "newest": str(here.without_query_params("cursor")) if after else None,
+        "filtered": any(query.get(name) for name in filter_names),
         "filters": {
             "status": query.get("status", "active"),
             "channel": query.get("channel", ""),
             "reason": query.get("reason", ""),
             "age": query.get("age", ""),
+            "mine": query.get("mine", "") == "1",
         },
     }
 
 
 @aiohttp_jinja2.template("ticket.html")
 async def ticket(request: web.Request) -> dict:
+    """A ticket; opening it marks what the customer wrote read for the agent."""
     try:
         ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
     except BadInput:
         raise web.HTTPNotFound() from None
-    async with request.config_dict[SESSIONS]() as session:
-        detail = await ticket_detail(session, ticket_id)
-        agents = await active_agents(session)
-    if detail is None:
-        raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
     agent = current_agent(request)
+    settings = request.config_dict[SETTINGS]
+    async with request.config_dict[SESSIONS]() as session:
+        detail = await ticket_detail(
+            session, ticket_id, agent.agent_id, settings.handoff.first_response_target
+        )
+        if detail is None:
+            raise web.HTTPNotFound(text=f"no ticket {ticket_id}")
+        agents = await active_agents(session)
+        await mark_read(session, agent.agent_id, ticket_id)
+        await session.commit()
     return {
         **await navigation(request),
         "t": detail,
+        "earlier": [e for e in detail["profile"]["tickets"] if e["id"] != ticket_id][::-1],
         "agents": agents,
-        "may_publish_faq": may_publish_faq(
-            agent, request.config_dict[SETTINGS].web.agents_may_publish_faq
-        ),
+        "may_publish_faq": may_publish_faq(agent, settings.web.agents_may_publish_faq),
     }
 
 

@@ -236,9 +236,7 @@ CHINESE_GAPS = [
 ]
 
 
-async def test_chinese_questions_are_grouped_by_what_they_say_apart_from_english(
-    sessions, lookup
-):
+async def test_chinese_questions_are_grouped_by_what_they_say_apart_from_english(sessions, lookup):
     async with sessions() as session, session.begin():
         for number, (text, _) in enumerate(CHINESE_GAPS):
             chat = await conversation(session, f"web-zh-{number}")

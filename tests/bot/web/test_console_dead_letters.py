@@ -8,14 +8,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot.store.models import DeadLetter
+from bot.store.models import Agent, DeadLetter
 from bot.web.console.dead_letters import PREVIEW_CHARS, preview
 from bot.web.console.locales import console_language
 from bot.workers.ingestion import Ingestor
 from bot.workers.sql_broker import IngestionWorker
-from tests.bot.conftest import sign_in
+from tests.bot.conftest import PASSWORDS, sign_in
 from tests.bot.workers.test_ingestion import SECRET, publish_raw
 
 ATTACK = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
@@ -201,13 +201,25 @@ async def test_an_admin_discards_through_the_api(client, sessions):
     assert [d["id"] for d in listed["dead_letters"]] == [second] and listed["total"] == 1
 
 
-async def test_the_page_speaks_chinese_to_a_chinese_browser(client, sessions):
+async def test_the_page_speaks_the_agents_language(client, sessions):
     await letters(sessions, 1)
-    await sign_in(client, "ann")
     chinese = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
-    html = await (await client.get("/console/dead-letters", headers=chinese)).text()
-    assert "<h1>死信</h1>" in html and "丢弃" in html and 'lang="zh-CN"' in html
+    async with sessions() as session, session.begin():  # the browser's at sign-in: Chinese
+        await session.execute(update(Agent).where(Agent.username == "ann").values(language=None))
+    client.session.cookie_jar.clear()
+    token = (await (await client.get("/api/login")).json())["csrf_token"]
+    signed = await client.post(
+        "/api/login",
+        json={"username": "ann", "password": PASSWORDS["ann"]},
+        headers={"X-CSRF-Token": token, **chinese},
+    )
+    csrf = (await signed.json())["csrf_token"]
     html = await (await client.get("/console/dead-letters")).text()
+    assert "<h1>死信</h1>" in html and "丢弃" in html and '<html lang="zh-CN">' in html
+    await client.post(
+        "/api/me/preferences", json={"language": "en"}, headers={"X-CSRF-Token": csrf}
+    )
+    html = await (await client.get("/console/dead-letters", headers=chinese)).text()
     assert "<h1>Dead letters</h1>" in html and "Discard" in html
 
 

@@ -55,7 +55,7 @@ async def test_the_ticket_page_labels_the_locale_and_marks_the_customers_text(co
     ticket_id = await a_taiwanese_customers_ticket(sessions)
     html = await (await console.get(f"/console/tickets/{ticket_id}")).text()
     assert f'<span class="text" lang="zh-TW">{QUESTION}</span>' in html
-    assert f'<q lang="zh-TW">{QUESTION}</q>' in html
+    assert f'<input name="question" required lang="zh-TW" value="{QUESTION}">' in html
     assert '<dd class="locale">繁體中文（台灣） zh-TW</dd>' in html
     assert 'data-locale="zh-TW"' in html
     assert '<option value="zh" selected>' in html  # "Add to FAQ" in Chinese
@@ -69,8 +69,8 @@ async def test_the_ticket_page_labels_the_locale_and_marks_the_customers_text(co
 async def test_the_queue_shows_the_customers_locale(console, sessions):
     await a_taiwanese_customers_ticket(sessions)
     html = await (await console.get("/console/")).text()
-    assert '<span class="locale" title="繁體中文（台灣） zh-TW">zh-TW</span>' in html
-    assert f'<td lang="zh-TW">{QUESTION}</td>' in html
+    assert '<span class="badge locale" title="繁體中文（台灣） zh-TW">zh-TW</span>' in html
+    assert f'<td class="question" lang="zh-TW" data-label="Question">{QUESTION}</td>' in html
 
 
 async def test_faq_answers_come_in_the_customers_script(console, faq_dir):

@@ -116,20 +116,36 @@ async def test_the_sign_in_form_refuses_bad_input_without_crashing(client):
     assert broken.status in (400, 401, 403)
 
 
-async def test_the_queue_page_links_to_older_tickets(client, sessions):
+async def test_the_queue_pages_follow_the_attention_order(client, sessions):
     ids = [
         await a_ticket(sessions, sender=f"web-q{i}", question=f"question {i}") for i in range(52)
     ]
     await sign_in_form(client)
     html = await (await client.get("/console/?status=active")).text()
     rows = re.findall(r'<tr data-ticket="(\d+)"', html)
-    assert len(rows) == 50 and int(rows[0]) == ids[-1]
-    older = re.search(r'<a id="older" href="([^"]+)"', html)[1].replace("&amp;", "&")
-    assert "status=active" in older
-    html = await (await client.get(older)).text()
-    assert [int(r) for r in re.findall(r'<tr data-ticket="(\d+)"', html)] == [ids[1], ids[0]]
+    assert len(rows) == 50 and int(rows[0]) == ids[0]  # nobody answered: the longest wait first
+    following = re.search(r'<a id="older" href="([^"]+)"', html)[1].replace("&amp;", "&")
+    assert "status=active" in following
+    html = await (await client.get(following)).text()
+    assert [int(r) for r in re.findall(r'<tr data-ticket="(\d+)"', html)] == [ids[50], ids[51]]
     assert '<a id="older" href="" hidden>' in html  # the last page
     assert "52 open" in html  # the totals per status
+
+
+async def test_the_queue_can_show_the_newest_first(client, sessions):
+    ids = [
+        await a_ticket(sessions, sender=f"web-n{i}", question=f"question {i}") for i in range(52)
+    ]
+    await sign_in_form(client)
+    html = await (await client.get("/console/?status=active&order=newest")).text()
+    rows = re.findall(r'<tr data-ticket="(\d+)"', html)
+    assert len(rows) == 50 and int(rows[0]) == ids[-1]
+    older = re.search(r'<a id="older" href="([^"]+)"', html)[1].replace("&amp;", "&")
+    html = await (await client.get(older)).text()
+    assert [int(r) for r in re.findall(r'<tr data-ticket="(\d+)"', html)] == [ids[1], ids[0]]
+    assert (await client.get("/console/?order=loudest")).status == 400
+    a_cursor = re.search(r"cursor=([\w.-]+)", older)[1]
+    assert (await client.get(f"/console/?order=attention&cursor={a_cursor}")).status == 400
 
 
 async def test_the_faq_form_is_for_admins_only(client, sessions):

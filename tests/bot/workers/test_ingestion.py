@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -435,3 +436,42 @@ async def test_a_dead_letter_holds_only_what_can_be_stored(sessions):
     assert letter.sender_id == "web-\ufffd" + "y" * 250  # cleaned, cut to the column
     assert letter.reason.startswith("InvalidEvent: ") and len(letter.reason) <= 500
     assert json.loads(letter.data)["sender_id"] == sender  # JSON escapes are kept as they came
+
+
+async def test_a_handed_over_ticket_is_announced_with_the_agent_it_went_to(sessions):
+    from bot.domain.auth import create_agent
+    from bot.store.models import Ticket
+
+    await publish(sessions, "web-assigned", [user("hello")])
+    await drain(sessions)
+    async with sessions() as session, session.begin():
+        agent = await create_agent(session, "ann", "Ann", "a long passphrase", "agent")
+        chat = await session.scalar(
+            select(Conversation).where(Conversation.sender_id == "web-assigned")
+        )
+        now = datetime.now(UTC)
+        assigned, waiting = (
+            Ticket(
+                customer_id=chat.customer_id,
+                conversation_id=chat.id,
+                reason="requested",
+                created_at=now,
+                status=status,
+                assigned_agent_id=agent_id,
+            )
+            for status, agent_id in (("assigned", agent.id), ("open", None))
+        )
+        session.add_all([assigned, waiting])
+        await session.flush()
+        ids = assigned.id, waiting.id, agent.id
+    await publish(
+        sessions,
+        "web-assigned",
+        [slot("handoff_ticket", ids[0]), slot("handoff_ticket", ids[1])],
+    )
+    announced = []
+    worker = IngestionWorker(sessions, Ingestor(SECRET), notify=announced.append)
+
+    await worker.drain_once()
+
+    assert announced[0].handoffs == {ids[0]: ids[2], ids[1]: None}
