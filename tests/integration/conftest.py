@@ -99,6 +99,10 @@ def start_stack(
     shutil.copytree(built, index_dir, symlinks=True)
     os.environ["FAQ_INDEX_DIR"] = str(index_dir)
     rasa_port, action_port, web_port = ports
+    # Test modules sign agents in to one shared stack: automatic assignment would hand every
+    # test's ticket to whichever agent of another module signed in last (and refuse the test's
+    # own agent, 409). Assignment is tested on stacks of its own (test_agents_browser.py).
+    extra.setdefault("auto_assign", False)
     settings = Settings(
         rasa_port=rasa_port,
         action_port=action_port,

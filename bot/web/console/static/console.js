@@ -90,12 +90,30 @@
     }
   }
 
-  // Several notices at once make one refresh.
-  function debounce(action, ms) {
-    let timer = null;
-    return () => {
-      clearTimeout(timer);
-      timer = setTimeout(action, ms);
+  // Several notices at once make one refresh: the first starts it at once, those that come
+  // while it runs make one more after it. No timer: browsers delay the timers of background
+  // tabs (to whole seconds, or minutes), and agents keep the console in one.
+  function coalesce(action) {
+    let running = false;
+    let again = false;
+    return async () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      try {
+        do {
+          again = false;
+          try {
+            await action();
+          } catch {
+            // the next notice tries again
+          }
+        } while (again);
+      } finally {
+        running = false;
+      }
     };
   }
 
@@ -354,18 +372,14 @@
       if (row && !event.target.closest("a")) window.location.href = row.dataset.href;
     });
 
-    const refresh = debounce(async () => {
-      try {
-        const fresh = await fetchPage(window.location.href);
-        const selectedId = rows()[selected]?.dataset.ticket;
-        swap(fresh, ["tickets", "totals", "empty", "older"]);
-        if (selectedId) selected = rows().findIndex((row) => row.dataset.ticket === selectedId);
-        rows()[selected]?.classList.add("selected");
-        tick();
-      } catch {
-        // the next notice tries again
-      }
-    }, 300);
+    const refresh = coalesce(async () => {
+      const fresh = await fetchPage(window.location.href);
+      const selectedId = rows()[selected]?.dataset.ticket;
+      swap(fresh, ["tickets", "totals", "empty", "older"]);
+      if (selectedId) selected = rows().findIndex((row) => row.dataset.ticket === selectedId);
+      rows()[selected]?.classList.add("selected");
+      tick();
+    });
     listen("ticket", refresh);
     // A message changes a row's wait and unread mark: only rows shown here matter.
     listen("conversation", (data) => {
@@ -396,7 +410,7 @@
       if (atBottom) list.scrollTop = list.scrollHeight;
       tick();
     };
-    const refreshSoon = debounce(() => refresh().catch(() => {}), 150);
+    const refreshSoon = coalesce(refresh);
 
     async function act(path, body, done) {
       try {
@@ -522,7 +536,7 @@
     keyboard();
     if (page === "queue") queuePage();
     if (page === "ticket") ticketPage();
-    listen("ticket", debounce(refreshCounts, 300));
+    listen("ticket", coalesce(refreshCounts));
     watchForNotices();
     connect();
     tick();
