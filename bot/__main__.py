@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -174,33 +175,38 @@ async def _find_for_command(
 async def _add_agent(
     settings: Settings, name: str, display_name: str | None, password: str, role: str
 ) -> int:
-    from bot.domain.auth import AuthError, create_agent
-    from bot.store.db import create_engine, session_factory
+    from bot.domain.auth import create_agent
     from bot.store.migrate import upgrade
 
+    async def add(session: AsyncSession) -> str:
+        agent = await create_agent(session, name, display_name or name, password, role)
+        return f"added {agent.role} {agent.username!r}"
+
     await upgrade(settings.database.database_url)
-    engine = create_engine(settings.database.database_url)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            agent = await create_agent(session, name, display_name or name, password, role)
-            print(f"added {agent.role} {agent.username!r}", file=sys.stderr)
-        return 0
-    except AuthError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await engine.dispose()
+    return await _change_account(settings, add)
 
 
 async def _set_password(settings: Settings, name: str, password: str) -> int:
-    from bot.domain.auth import AuthError, set_password
+    from bot.domain.auth import set_password
+
+    async def change(session: AsyncSession) -> str:
+        agent = await set_password(session, name, password)
+        return f"new password for {agent.username!r}; their sessions ended"
+
+    return await _change_account(settings, change)
+
+
+async def _change_account(
+    settings: Settings, change: Callable[[AsyncSession], Awaitable[str]]
+) -> int:
+    """Run ``change`` in one transaction; what it did, or why it could not, on stderr."""
+    from bot.domain.auth import AuthError
     from bot.store.db import create_engine, session_factory
 
     engine = create_engine(settings.database.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            agent = await set_password(session, name, password)
-            print(f"new password for {agent.username!r}; their sessions ended", file=sys.stderr)
+            print(await change(session), file=sys.stderr)
         return 0
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from bot.runtime.chat import send
-from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
+from bot.runtime.processes import (
+    ManagedProcess,
+    assistant_processes,
+    start_in_order,
+    web_server,
+)
 from bot.settings import Settings
 from bot.store.migrate import upgrade
 from testkit.customers import CHROMIUM, CHROMIUM_ARGS
@@ -87,17 +92,37 @@ class Assistant:
         self.processes["web"].wait_ready(self.settings.supervision.startup_timeout)
 
 
+def copy_faq_index(work: Path) -> Path:
+    """A copy of the FAQ index ``make test`` built, in ``work``: what agents add to the FAQ in
+    one test's servers must not reach the others'."""
+    built = Path(os.environ.get("TEST_FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
+    if not (built / "CURRENT").is_file():
+        pytest.fail(f"no FAQ index in {built}: run `make index` (make test does)")
+    index_dir = work / "faq_index"
+    shutil.copytree(built, index_dir, symlinks=True)
+    return index_dir
+
+
+@contextlib.contextmanager
+def lone_web_service(settings: Settings, index_dir: Path) -> Iterator[Settings]:
+    """The web service alone (Rasa and the action server never started), as the assistant
+    starts it, on ``settings`` (its database migrated) and the FAQ index in ``index_dir``."""
+    process = ManagedProcess(web_server(settings))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FAQ_INDEX_DIR", str(index_dir))
+        process.start()
+    try:
+        process.wait_ready(settings.supervision.startup_timeout)
+        yield settings
+    finally:
+        process.stop()
+
+
 def start_stack(
     work: Path, model: Path, database_url: str, ports: tuple[int, int, int], **extra
 ) -> tuple[Assistant, list[ManagedProcess]]:
     """Migrate ``database_url`` and start web, action and Rasa servers on ``ports``."""
-    built = Path(os.environ.get("TEST_FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
-    if not (built / "CURRENT").is_file():
-        pytest.fail(f"no FAQ index in {built}: run `make index` (make test does)")
-    # A copy per stack: what agents add to the FAQ in one test must not reach the others.
-    index_dir = work / "faq_index"
-    shutil.copytree(built, index_dir, symlinks=True)
-    os.environ["FAQ_INDEX_DIR"] = str(index_dir)
+    os.environ["FAQ_INDEX_DIR"] = str(copy_faq_index(work))
     rasa_port, action_port, web_port = ports
     # Test modules sign agents in to one shared stack: automatic assignment would hand every
     # test's ticket to whichever agent of another module signed in last (and refuse the test's

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,18 +28,17 @@ from playwright.async_api import expect
 from sqlalchemy import update
 
 from bot.domain.tickets import open_ticket
-from bot.runtime.processes import ManagedProcess, web_server
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 from bot.store.models import BrokerEvent, Ticket
 from testkit.agents import add_agent, unique_username
 from testkit.customers import PASSWORD
+from tests.integration.conftest import copy_faq_index, lone_web_service
 from vocabulary import EscalationReason
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("TEST_CONSOLE_PORT", "18210"))
 TARGET = 120  # FIRST_RESPONSE_TARGET for these tests, seconds
 HOSTILE = '<img src=x onerror="window.pwned=1">我的包裹呢'
@@ -144,11 +142,8 @@ async def assign(settings: Settings, ticket_id: int, agent_username: str) -> Non
 @pytest.fixture(scope="module")
 def web(tmp_path_factory) -> Iterator[Settings]:
     """The web service alone, with a copy of the FAQ index (the ticket page searches it)."""
-    built = Path(os.environ.get("TEST_FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
-    if not (built / "CURRENT").is_file():
-        pytest.fail(f"no FAQ index in {built}: run `make index` (make test does)")
     work = tmp_path_factory.mktemp("console")
-    shutil.copytree(built, work / "faq_index", symlinks=True)
+    index_dir = copy_faq_index(work)
     settings = Settings(
         web_port=PORT,
         rasa_port=PORT + 1,  # never started: replies wait in the outbox
@@ -159,15 +154,8 @@ def web(tmp_path_factory) -> Iterator[Settings]:
         ingest_interval=0.05,
     )
     asyncio.run(upgrade(settings.database.database_url))
-    process = ManagedProcess(web_server(settings))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FAQ_INDEX_DIR", str(work / "faq_index"))
-        process.start()
-    try:
-        process.wait_ready(settings.supervision.startup_timeout)
+    with lone_web_service(settings, index_dir):
         yield settings
-    finally:
-        process.stop()
 
 
 async def signed_in(browser, web: Settings, name: str, locale: str, **context):

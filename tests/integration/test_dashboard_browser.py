@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -23,18 +22,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.runtime.processes import ManagedProcess, web_server
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 from bot.web.console.dashboard import DEFAULT_DAYS
 from testkit.agents import add_agent, unique_username
 from testkit.customers import PASSWORD
+from tests.integration.conftest import copy_faq_index, lone_web_service
 from tests.support.insights_dataset import Seed, seed
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 WEEKS = 6
 # Questions the FAQ does not answer, which customers keep asking: the gap page groups them.
 GAP_QUESTIONS = [
@@ -148,11 +146,8 @@ def free_port() -> int:
 def web(tmp_path_factory) -> Iterator[Settings]:
     """The web service alone, on a database with both datasets and a copy of the FAQ index
     (the gap page reads it; nothing of this test reaches the shared one)."""
-    built = Path(os.environ.get("TEST_FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
-    if not (built / "CURRENT").is_file():
-        pytest.fail(f"no FAQ index in {built}: run `make index` (make test does)")
     work = tmp_path_factory.mktemp("dashboard")
-    shutil.copytree(built, work / "faq_index", symlinks=True)
+    index_dir = copy_faq_index(work)
     settings = Settings(
         # Not TEST_WEB_PORT: the shared assistant's web service may be listening there.
         web_port=free_port(),
@@ -165,15 +160,8 @@ def web(tmp_path_factory) -> Iterator[Settings]:
     today = datetime.now(zone).date()
     asyncio.run(upgrade(settings.database.database_url))
     asyncio.run(seeded(settings.database.database_url, lambda s: busy_weeks(s, today, zone)))
-    process = ManagedProcess(web_server(settings))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FAQ_INDEX_DIR", str(work / "faq_index"))
-        process.start()
-    try:
-        process.wait_ready(settings.supervision.startup_timeout)
+    with lone_web_service(settings, index_dir):
         yield settings
-    finally:
-        process.stop()
 
 
 @pytest.fixture()

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 import aiohttp
 import aiosmtplib
@@ -24,7 +21,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.mail.continuation import MailOptions, queue_continuation
-from bot.runtime.processes import ManagedProcess, web_server
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
@@ -33,8 +29,8 @@ from testkit.agents import add_agent, unique_username
 from testkit.fake_smtp import FakeSmtp, Received, free_port
 from tests.bot.domain import mail_samples as samples
 from tests.bot.domain.mail_world import a_conversation, an_agent_reply
+from tests.integration.conftest import copy_faq_index, lone_web_service
 
-REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough passphrase"
 DOMAIN = "reply.shop.example"
 MAX_BYTES = 100_000
@@ -49,11 +45,8 @@ def shop_smtp_port() -> int:
 @pytest.fixture(scope="module")
 def web(tmp_path_factory, shop_smtp_port) -> Iterator[Settings]:
     """The web service alone, with both mail workers on; Rasa is never started."""
-    built = Path(os.environ.get("TEST_FAQ_INDEX_DIR", REPO / "var" / "faq_index"))
-    if not (built / "CURRENT").is_file():
-        pytest.fail(f"no FAQ index in {built}: run `make index` (make test does)")
     work = tmp_path_factory.mktemp("mail")
-    shutil.copytree(built, work / "faq_index", symlinks=True)
+    index_dir = copy_faq_index(work)
     web_port = free_port(range(18450, 18500))
     settings = Settings(
         web_port=web_port,
@@ -73,15 +66,8 @@ def web(tmp_path_factory, shop_smtp_port) -> Iterator[Settings]:
         mail_max_bytes=MAX_BYTES,
     )
     asyncio.run(upgrade(settings.database.database_url))
-    process = ManagedProcess(web_server(settings))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FAQ_INDEX_DIR", str(work / "faq_index"))
-        process.start()
-    try:
-        process.wait_ready(settings.supervision.startup_timeout)
+    with lone_web_service(settings, index_dir):
         yield settings
-    finally:
-        process.stop()
 
 
 @pytest.fixture()
