@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from _pytest.doctest import DoctestModule  # not exported by pytest; pytest is pinned
+from argon2 import PasswordHasher
 
+import bot.domain.passwords
 from faq_index import Embedder, build_index, load_sources
 from testkit.postgres import POSTGRES_ADMIN_URL, admin_connection, postgres_database_url
+from tests.support.databases import copy_sqlite
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,6 +68,19 @@ def pytest_collect_file(
     return [c for c in collectors if not isinstance(c, DoctestModule)]
 
 
+# Argon2's lowest cost for the passwords of in-process tests: the application's (64 MiB, a few
+# tenths of a CPU-second per hash, by design) made the agents' sign-ins the larger part of the web
+# service's tests on a busy machine. Hashes keep their format; a test that measures what the cost
+# does asks for it with ``@pytest.mark.real_password_cost``.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(request, monkeypatch) -> None:
+    if request.node.get_closest_marker("real_password_cost") is None:
+        monkeypatch.setattr(bot.domain.passwords, "_hasher", CHEAP_HASHER)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     return Embedder.load()
@@ -95,6 +111,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.created: list[str] = []
+        self._migrated: str | None = None
 
     def new_database(self) -> str:
         name = f"bot_test_{uuid.uuid4().hex[:12]}"
@@ -110,6 +127,23 @@ class PostgresServer:
         self.created.append(name)
         return postgres_database_url(name)
 
+    def emptied_migrated_database(self) -> str:
+        """The session's database with every migration applied, emptied for the next test.
+
+        Migrated once; then every table but Alembic's is truncated and its identities restarted,
+        after closing whatever connection a test left open. A new database per test would cost a
+        second each: PostgreSQL checkpoints to drop one.
+        """
+        from bot.store.migrate import upgrade
+
+        if self._migrated is None:
+            url = self.new_database()
+            asyncio.run(upgrade(url))
+            self._migrated = self.created[-1]
+        else:
+            asyncio.run(_empty(self._migrated))
+        return postgres_database_url(self._migrated)
+
     def drop_all(self) -> None:
         async def drop() -> None:
             connection = await admin_connection()
@@ -123,6 +157,31 @@ class PostgresServer:
                 await connection.close()
 
         asyncio.run(drop())
+
+
+async def _empty(name: str) -> None:
+    import asyncpg
+
+    admin = await admin_connection()
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    finally:
+        await admin.close()
+    connection = await asyncpg.connect(postgres_database_url(name), timeout=5)
+    try:
+        tables = await connection.fetch(
+            "SELECT quote_ident(tablename) AS name FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        listed = ", ".join(table["name"] for table in tables)
+        await connection.execute("SET lock_timeout = '20s'")
+        await connection.execute(f"TRUNCATE {listed} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -141,17 +200,23 @@ async def _postgres_admin_check() -> None:
     await connection.close()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """An SQLite application database with every migration applied, once per test session:
+    tests take copies (:func:`tests.support.databases.copy_sqlite`), not the half second that migrating takes."""
+    from bot.store.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("migrated") / "app.db"
+    asyncio.run(upgrade(f"sqlite:///{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """A fresh, migrated application database of each kind."""
-    from bot.store.migrate import upgrade
-
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        url = request.getfixturevalue("postgres").new_database()
-    asyncio.run(upgrade(url))
-    return url
+        return copy_sqlite(request.getfixturevalue("migrated_sqlite"), tmp_path / "app.db")
+    return request.getfixturevalue("postgres").emptied_migrated_database()
 
 
 @pytest.fixture()

@@ -1,15 +1,14 @@
 import pytest
 
 from actions import faq, services
-from bot.store.migrate import upgrade
+from tests.support.databases import copy_sqlite
 
 
 @pytest.fixture(autouse=True)
-async def actions_database(monkeypatch, tmp_path):
+async def actions_database(monkeypatch, tmp_path, migrated_sqlite):
     """Actions that read profiles or open tickets use a throw-away database, never var/app.db;
     business hours that are always open, so that what the bot promises is predictable."""
-    url = f"sqlite:///{tmp_path / 'actions-app.db'}"
-    await upgrade(url)
+    url = copy_sqlite(migrated_sqlite, tmp_path / "actions-app.db")
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
     services.reset()

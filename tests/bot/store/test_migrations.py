@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.store.db import create_engine
 from bot.store.migrate import downgrade, upgrade
 from bot.store.models import Base
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A new database of each kind migrated here, not the tests' shared copies of one."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'app.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    asyncio.run(upgrade(url))
+    return url
 
 
 async def _differences(url: str) -> list:

@@ -106,6 +106,7 @@ async def test_an_address_that_failed_too_often_is_refused(client, pauses):
     assert "too many" in (await response.json())["error"]
 
 
+@pytest.mark.real_password_cost
 async def test_sign_ins_do_not_stall_other_requests(client):
     """While unknown users' guesses are hashed, the event loop (the test's and the server's)
     keeps turning, and other calls are answered.
