@@ -7,8 +7,10 @@ id would decide): Rasa utters the rows into that channel (the widget's socket.io
 customer-service API, ...), one row per call and in order. A conversation of no known channel
 gets them in its tracker only. The action tags every message with
 its outbox id and skips ids the conversation already holds, so a retry never sends twice; a row
-counts as delivered once the tracker Rasa returns holds its id. Failures are retried with a
-growing delay, and the rows after a failed one wait for it; a row the channel refuses for good
+counts as delivered once the tracker Rasa returns holds its id. Conversations are served side by
+side, up to ``concurrency`` at a time (a burst of replies to many customers would otherwise wait
+for each other's round trips), each conversation's rows one after the other. Failures are retried
+with a growing delay, and the rows after a failed one wait for it; a row the channel refuses for good
 (:class:`connectors.refusals.Undeliverable`, e.g. WeChat's 48-hour window) is marked
 ``failed_at`` with the reason, for the agent to see, and the next row goes.
 
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DELIVER_ACTION = "action_deliver_outbox"
 MAX_DELAY = timedelta(minutes=5)
+CONCURRENT_CONVERSATIONS = 8
 
 
 async def _reason(response: aiohttp.ClientResponse) -> str:
@@ -69,6 +72,7 @@ class OutboxDelivery:
         interval: float = 0.2,
         timeout: float = 30.0,
         on_refused: Callable[[int], None] | None = None,
+        concurrency: int = CONCURRENT_CONVERSATIONS,
     ) -> None:
         self._sessions = sessions
         self._rasa_url = rasa_url.rstrip("/")
@@ -78,6 +82,7 @@ class OutboxDelivery:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._on_refused = on_refused  # called with the ticket id of a refused reply
+        self._concurrency = concurrency
         self.delivered = 0
 
     def wake(self) -> None:
@@ -171,10 +176,24 @@ class OutboxDelivery:
         return delivered
 
     async def deliver_once(self, http: aiohttp.ClientSession) -> int:
-        """One pass over the conversations with due rows; how many rows were delivered."""
+        """One pass over the conversations with due rows, ``concurrency`` of them at a time;
+        how many rows were delivered."""
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def deliver(sender_id: str, channel: str | None) -> int:
+            async with slots:
+                return await self._deliver_conversation(http, sender_id, channel)
+
+        due = await self._due()
+        outcomes = await asyncio.gather(
+            *(deliver(sender_id, channel) for sender_id, channel in due), return_exceptions=True
+        )
         delivered = 0
-        for sender_id, channel in await self._due():
-            delivered += await self._deliver_conversation(http, sender_id, channel)
+        for (sender_id, _), outcome in zip(due, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("outbox delivery to %s failed", sender_id, exc_info=outcome)
+            else:
+                delivered += outcome
         self.delivered += delivered
         return delivered
 
