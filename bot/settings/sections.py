@@ -230,7 +230,8 @@ class WeChatSettings(Section):
     # Answers ready within this many seconds go back in the callback's response; later ones
     # through the customer-service API (WeChat gives up on a response after 5 s).
     wechat_reply_deadline: float = Field(4.0, gt=0, lt=5)
-    # Several Rasa servers: the WeChat access token and retry de-duplication live here.
+    # Several servers: the WeChat access token and retry de-duplication live here, and the web
+    # services pass the console's live updates to each other through it.
     redis_url: SecretStr = SecretStr("")
 
 

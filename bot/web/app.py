@@ -38,12 +38,14 @@ from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
 from bot.web import widget
 from bot.web.bus import EventBus
+from bot.web.bus_relay import BusRelay
 from bot.web.client_address import forwarded_middleware, trusted_networks
 from bot.web.console import API_PREFIX, CONSOLE_PREFIX, create_agent_api, create_console_app
 from bot.web.headers import security_headers
 from bot.web.keys import (
     AGENT_API,
     BUS,
+    BUS_RELAY,
     CONSOLE_APP,
     DELIVERY,
     ENGINE,
@@ -153,6 +155,20 @@ def _notify_pages(bus: EventBus):
     return notify
 
 
+async def _bus_relay(app: web.Application) -> AsyncIterator[None]:
+    """With REDIS_URL set, console pages see what happened on the other web services too."""
+    redis_url = app[SETTINGS].wechat.redis_url.get_secret_value()
+    if not redis_url:
+        yield
+        return
+    relay = app[BUS_RELAY] = BusRelay(app[BUS], redis_url)
+    task = asyncio.create_task(relay.run(), name="bus-relay")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     bus = app[BUS]
@@ -254,6 +270,7 @@ def create_app(settings: Settings) -> web.Application:
     app[FAQ] = FaqLookup()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_first_admin)
+    app.cleanup_ctx.append(_bus_relay)
     app.cleanup_ctx.append(_faq_index)
     app.cleanup_ctx.append(_ingestion)
     app.cleanup_ctx.append(_delivery)

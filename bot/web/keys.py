@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.domain.faq_lookup import FaqLookup
 from bot.settings import Settings
 from bot.web.bus import EventBus
+from bot.web.bus_relay import BusRelay
 from bot.workers.delivery import OutboxDelivery
 from bot.workers.rabbitmq import RabbitMQIngestionWorker
 from bot.workers.sql_broker import IngestionWorker
@@ -21,6 +22,8 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 INGESTION = web.AppKey("ingestion", IngestionWorker | RabbitMQIngestionWorker)
 BUS = web.AppKey("bus", EventBus)
+# Set when REDIS_URL is: what carries the bus's notices to and from the other web services.
+BUS_RELAY = web.AppKey("bus_relay", BusRelay)
 DELIVERY = web.AppKey("delivery", OutboxDelivery)
 FAQ = web.AppKey("faq", FaqLookup)
 # The console's sub-applications, as the root application mounted them (bot.web.console).
