@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 OPEN_PATHS = frozenset({"/health"})
 WORKER_DIED = 70  # EX_SOFTWARE: the supervisor's log shows it with the log's last line
+# How long a worker may take to start (warm-up included) before Sanic gives up on it.
+WORKER_START_SECONDS = 300
 # How a worker ends when Sanic itself stops it: not a crash.
 NORMAL_ENDS = frozenset({0, -signal.SIGINT, -signal.SIGTERM})
 
@@ -198,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     ssl = create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     app.prepare(host=host, port=args.port, ssl=ssl, workers=utils.number_of_sanic_workers())
     log.info("action server (token required) on %s:%s", host, args.port)
+    # A worker acknowledges its start after the warm-up (the FAQ model). Sanic allows 30 s for
+    # it and then shuts everything down: on a busy machine loading the model took longer. The
+    # supervisor has its own, longer, start-up limit; this one only has to stay out of its way.
+    WorkerManager.THRESHOLD = WORKER_START_SECONDS * 10  # in Sanic's polls of 0.1 s
     Sanic.serve(primary=app, app_loader=loader)
     return 0
 
