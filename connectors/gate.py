@@ -71,6 +71,18 @@ REPLIES = {
         "zh-TW": "訊息無法接收，請重新整理頁面後重試。",
         "zh-HK": "消息無法接收，請刷新頁面後重試。",
     },
+    "hold": {
+        "en": "One moment please: I'll answer you in a few seconds.",
+        "zh": "请稍等，我几秒钟后回复您。",
+        "zh-TW": "請稍等，我幾秒鐘後回覆您。",
+        "zh-HK": "請稍等，我幾秒鐘後回覆您。",
+    },
+    "unavailable": {
+        "en": "Sorry, I can't answer right now. Please send your message again in a few minutes.",
+        "zh": "抱歉，我现在无法回复。请过几分钟再发送您的消息。",
+        "zh-TW": "抱歉，我現在無法回覆。請過幾分鐘再發送您的訊息。",
+        "zh-HK": "抱歉，我現在無法回覆。請過幾分鐘再發送您的消息。",
+    },
     "wrong_identity": {
         "en": "This conversation belongs to another account. Please reload the page to "
         "start a new conversation.",

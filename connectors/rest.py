@@ -15,7 +15,8 @@ would get 200 with an empty list. Instead the answer is 503 with ``Retry-After``
 body ``{"error": "unavailable", "detail": ..., "reply": null, "retry_after": seconds}``:
 
 - before Rasa sees the message, the action server's ``/health`` is asked (the answer is kept
-  for :data:`PROBE_TTL` seconds); no answer, or none within :data:`PROBE_TIMEOUT` (hung): 503,
+  for :data:`connectors.action_outage.PROBE_TTL` seconds); no answer, or none within its
+  :data:`~connectors.action_outage.PROBE_TIMEOUT` (hung): 503,
   nothing is stored, and a retry is the first try;
 - if it became unreachable while the message was handled (the turn called it and nothing came
   back), the turn is undone in the tracker (Rasa's ``UserUtteranceReverted``), so that a retry
@@ -31,34 +32,27 @@ credentials.yml::
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted, UserUttered
-from rasa.utils.endpoints import EndpointConfig
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.action_outage import ActionServerProbe
 from connectors.binding import ConversationBinding
 from connectors.gate import Admitted, Refused, admit, message_limit, reply_language
+from connectors.rewind import undo_failed_turn
 
 log = logging.getLogger(__name__)
 
 # What a caller is told to wait before sending the message again (the supervisor has a crashed
 # action server back in about 10 s).
 RETRY_AFTER_SECONDS = 5
-# The action server's /health: how long an answer may take, and how long one is believed.
-PROBE_TIMEOUT = 2.0
-PROBE_TTL = 0.5
 
 
 def refusal_response(refused: Refused) -> HTTPResponse:
@@ -76,75 +70,6 @@ def unavailable_response() -> HTTPResponse:
         "retry_after": RETRY_AFTER_SECONDS,
     }
     return response.json(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-
-def health_url(webhook_url: str) -> str:
-    """The action server's health check beside its webhook.
-
-    >>> health_url("http://127.0.0.1:5055/webhook")
-    'http://127.0.0.1:5055/health'
-    """
-    parts = urlsplit(webhook_url)
-    base = parts.path[: -len("/webhook")] if parts.path.endswith("/webhook") else ""
-    return urlunsplit((parts.scheme, parts.netloc, f"{base}/health", "", ""))
-
-
-class ActionServerProbe:
-    """Whether Rasa's action server answers at all: ``GET /health`` with any status below 500
-    (a refused connection, a timeout or a proxy's 502 mean no), believed for ``ttl`` seconds."""
-
-    def __init__(self, ttl: float = PROBE_TTL, timeout: float = PROBE_TIMEOUT) -> None:
-        self._ttl = ttl
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._last: tuple[float, bool] | None = None
-
-    async def reachable(self, endpoint: EndpointConfig | None, fresh: bool = False) -> bool:
-        """True also when there is no action server to reach (no ``action_endpoint``)."""
-        if endpoint is None or not endpoint.url:
-            return True
-        if not fresh and self._last and time.monotonic() - self._last[0] < self._ttl:
-            return self._last[1]
-        up = await self._ask(health_url(endpoint.url))
-        self._last = (time.monotonic(), up)
-        return up
-
-    async def _ask(self, url: str) -> bool:
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout) as session,
-                session.get(url) as answer,
-            ):
-                return answer.status < 500
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            return False
-
-
-async def undo_failed_turn(agent: Any, sender_id: str, message_id: str) -> bool:
-    """Rewind the turn of the message ``message_id`` in its tracker when it is still the
-    conversation's last and called the action server (whose events Rasa dropped), so that the
-    message sent again is handled as the first try. True when the turn was undone.
-
-    Rasa's ``UserUtteranceReverted`` leaves the events in the tracker store and the event
-    stream, but Rasa's dialogue state no longer counts them.
-    """
-    tracker_store = getattr(agent, "tracker_store", None)
-    lock_store = getattr(agent, "lock_store", None)
-    domain = getattr(agent, "domain", None)
-    if tracker_store is None or lock_store is None or domain is None:
-        return False
-    custom = set(domain.user_actions)
-    async with lock_store.lock(sender_id):
-        tracker = await tracker_store.retrieve(sender_id)
-        events = list(tracker.events) if tracker is not None else []
-        starts = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
-        if not starts or events[starts[-1]].message_id != message_id:
-            return False  # not stored, or another message followed it
-        turn = events[starts[-1] :]
-        if not any(isinstance(e, ActionExecuted) and e.action_name in custom for e in turn):
-            return False
-        tracker.update(UserUtteranceReverted())
-        await tracker_store.save(tracker)
-    return True
 
 
 class TokenRestInput(InputChannel):

@@ -13,6 +13,9 @@ channel, under the same name (``socketio``), does not:
   (:mod:`connectors.binding`); a refused message is answered to that socket alone with a
   ``bot_uttered`` explaining why (when the customer can be told) and a ``refused`` event
   ``{"code": ...}``. A ``session_id`` in a message must be the socket's own secret.
+- While the action server is away (restarting), a message is held, the customer is told to
+  wait a moment, and it is answered once the action server is back
+  (:func:`connectors.action_outage.run_held`).
 - The client's address is put into the metadata as ``origin`` (a digest, never the address),
   for per-address limits on tickets; a client cannot set it.
 - Agents' replies, delivered through Rasa's HTTP API with ``output_channel=socketio``, carry
@@ -53,8 +56,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from connectors.action_outage import ActionServerProbe, run_held
 from connectors.binding import ConversationBinding
 from connectors.gate import Refused, admit, message_limit, reply_language
+from connectors.rewind import undo_failed_turn
 from connectors.widget_session import valid_secret, widget_origins, widget_sender_id
 from vocabulary import MetadataKey
 
@@ -76,7 +81,16 @@ def origin_of(environ: dict[str, Any]) -> str | None:
 
 
 class AgentAwareSocketIOOutput(SocketIOOutput):
-    """Rasa's socket.io output, with an agent's name in the metadata of the agent's replies."""
+    """Rasa's socket.io output, with an agent's name in the metadata of the agent's replies;
+    it counts what it sent."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await super()._send_message(socket_id, response)
+        self.sent += 1
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         agent = kwargs.get(MetadataKey.AGENT_NAME)
@@ -126,6 +140,7 @@ class WidgetSocketIOInput(InputChannel):
         # None: python-socketio's same-origin rule; never [], which turns its check off.
         self.allowed_origins = allowed_origins or None
         self.binding = ConversationBinding(identity_secret)
+        self.actions = ActionServerProbe()
         self.sio: AsyncServer | None = None
         self._app: Any = None
 
@@ -235,13 +250,33 @@ class WidgetSocketIOInput(InputChannel):
         metadata = dict(message.metadata)
         if session.get("origin"):
             metadata[MetadataKey.ORIGIN.value] = session["origin"]
-        output = AgentAwareSocketIOOutput(sio, self.bot_message_evt)
-        await on_new_message(
-            UserMessage(
-                message.text,
-                output,
-                message.sender_id,
-                input_channel=self.name(),
-                metadata=metadata,
+
+        async def run(message_id: str) -> int:
+            output = AgentAwareSocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(
+                UserMessage(
+                    message.text,
+                    output,
+                    message.sender_id,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                    message_id=message_id,
+                )
             )
+            return output.sent
+
+        async def tell(text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, room=sid)
+
+        async def undo(message_id: str) -> bool:
+            return await undo_failed_turn(agent, message.sender_id, message_id)
+
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        await run_held(
+            getattr(agent, "action_endpoint", None),
+            self.actions,
+            reply_language(message.text, message.metadata),
+            run,
+            undo,
+            tell,
         )

@@ -14,8 +14,9 @@ environment; ``make run`` enables the channel when ``WECHAT_TOKEN`` is set)::
 
 The protocol lives in :mod:`connectors.wechat_mp` (crypto, XML, retries, the customer-service
 API); this module only adapts it to Rasa: the body is read with a size bound, a turn is a
-``UserMessage`` from the customer's OpenID, and the output channel (used when agents' replies
-are delivered with ``output_channel=latest``) sends through the customer-service API.
+``UserMessage`` from the customer's OpenID (held while the action server is away, see
+:func:`connectors.action_outage.run_held`), and the output channel (used when agents' replies
+are delivered) sends through the customer-service API.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.gate import Refused, admit, message_limit
+from connectors.action_outage import ActionServerProbe, run_held
+from connectors.gate import Refused, admit, message_limit, reply_language
+from connectors.rewind import undo_failed_turn
 from connectors.wechat_mp.client import CustomerServiceClient
 from connectors.wechat_mp.endpoint import CallbackEndpoint, Reply, WeChatConfig
 from connectors.wechat_mp.render import remember_choices, render_messages
@@ -78,6 +81,8 @@ class WeChatInput(InputChannel):
     def __init__(self, config: WeChatConfig, max_message_chars: int = 1000) -> None:
         self.config = config
         self.max_message_chars = max_message_chars
+        self.actions = ActionServerProbe()
+        self._app: Any = None
         self.state: SharedState
         if config.redis_url:
             self.state = RedisState(config.redis_url, prefix=f"wechat:{config.app_id or 'default'}")
@@ -103,21 +108,50 @@ class WeChatInput(InputChannel):
             except Refused as refused:
                 log.info("WeChat message refused: %s", refused.code)
                 return [{"text": refused.reply}] if refused.reply else []
-            collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    message.text,
-                    collector,
-                    message.sender_id,
-                    input_channel=self.name(),
-                    metadata=message.metadata,
+            said: list[dict[str, Any]] = []
+
+            async def run(message_id: str) -> int:
+                collector = CollectingOutputChannel()
+                await on_new_message(
+                    UserMessage(
+                        message.text,
+                        collector,
+                        message.sender_id,
+                        input_channel=self.name(),
+                        metadata=message.metadata,
+                        message_id=message_id,
+                    )
                 )
+                said.extend(collector.messages)
+                return len(collector.messages)
+
+            async def tell(text: str) -> None:
+                said.append({"text": text})
+
+            # One answer per callback (later ones through the customer-service API): no
+            # "one moment" while the action server is away, the answer once it is back.
+            async def undo(message_id: str) -> bool:
+                return await undo_failed_turn(agent, message.sender_id, message_id)
+
+            agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+            await run_held(
+                getattr(agent, "action_endpoint", None),
+                self.actions,
+                reply_language(message.text, message.metadata),
+                run,
+                undo,
+                tell,
+                notify_wait=False,
             )
-            return collector.messages
+            return said
 
         endpoint = CallbackEndpoint(self.config, run_turn, self.state, self.client)
         limit = self.config.max_body_bytes
         wechat = Blueprint("wechat_webhook", __name__)
+
+        @wechat.listener("before_server_start")
+        async def remember_app(app: Any, _loop: Any) -> None:
+            self._app = app  # its agent is loaded after this runs
 
         @wechat.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

@@ -1,5 +1,6 @@
-"""The REST channel while the action server is down: 503 with Retry-After instead of 200 with
-nothing, and a message sent again is handled once.
+"""The channels while the action server is down. REST: 503 with Retry-After instead of 200 with
+nothing, and a message sent again is handled once. The widget (socket.io): the message is held,
+the customer told to wait a moment, and answered once the action server is back.
 
 A real Rasa server, first with no action server at all (down before the message), then with
 one that dies while Rasa calls it (down during the message), then with the real action server.
@@ -31,13 +32,15 @@ from bot.runtime.processes import (
 )
 from bot.settings import Settings
 from bot.store.migrate import upgrade
+from connectors.action_outage import HOLD_SECONDS
+from testkit.customers import Customer
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 PORTS = (18405, 18455, 18480)  # Rasa, action server, web service (not started)
 QUESTION = "How do I reset my password?"
-PROBE_TTL = 1.0  # more than connectors.rest.PROBE_TTL (Rasa's venv only)
+PROBE_TTL = 1.0  # more than connectors.action_outage.PROBE_TTL
 
 
 class Outage:
@@ -184,8 +187,19 @@ def test_when_the_action_server_dies_during_the_message_its_turn_is_undone(outag
     assert events[-1]["event"] == "rewind"
 
 
+async def test_a_widget_message_is_held_until_the_action_server_is_back(outage):
+    async with Customer(outage.settings.servers.rasa_url) as customer:
+        await customer.say(QUESTION)
+        await customer.hear("One moment please")
+        outage.actions.start(die_with_starter=False)
+        answer = await customer.hear("", timeout=HOLD_SECONDS)
+    assert "password" in answer["text"].lower()
+    assert counted_user_texts(outage.events(customer.sender_id)) == [QUESTION]
+
+
 def test_sent_again_once_the_action_server_is_back_each_message_is_answered_once(outage):
-    outage.actions.start(die_with_starter=False)
+    if not outage.actions.running():
+        outage.actions.start(die_with_starter=False)
     outage.actions.wait_ready(outage.settings.supervision.startup_timeout)
     for sender in SENDERS.values():
         status, _, replies = outage.send(sender)
