@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faq_index import detect_language
-from faq_index.chinese import TAIWAN, cantonese_markers, region_of, script_counts
+from faq_index.chinese import TAIWAN, cantonese_markers, region_of, script_counts, taiwan_words
 from vocabulary import LOCALES, TRADITIONAL_LOCALES, base_language, locale_from_tag
 
 
@@ -14,7 +14,8 @@ def choose_language(text: str | None, previous: str | None, hint: str | None = N
     ``zh``; Traditional-only ones (or written Cantonese) Hong Kong when the text is written
     Cantonese or uses Hong Kong's variants, Taiwan when it uses Taiwan's words, else the
     conversation's Traditional locale, the channel's hint, or Taiwan. Chinese in characters
-    both scripts share (你好, 保固多久) keeps the conversation's Chinese locale. A message with no language of its own
+    both scripts share keeps the conversation's Chinese locale (你好), unless it uses Taiwan's
+    words (保固多久: Taiwan). A message with no language of its own
     (a button payload, an emoji, a single word like "ok") keeps the conversation's locale,
     else the channel's hint (the widget's page language: "zh-Hant-HK" means ``zh-HK``), else
     English.
@@ -50,7 +51,7 @@ def _chinese_locale(text: str, previous: str | None, hinted: str | None) -> str:
     counts = script_counts(text)
     if counts.simplified > counts.traditional:
         return "zh"
-    if counts.is_traditional or cantonese_markers(text):
+    if counts.is_traditional or cantonese_markers(text) or taiwan_words(text):
         region = region_of(text)
         if region is not None:
             return region

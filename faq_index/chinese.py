@@ -38,7 +38,7 @@ FROM_SIMPLIFIED = {TAIWAN: "s2twp", HONG_KONG: "s2hk"}
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Written Cantonese: words Mandarin does not use. 係 only outside the Mandarin words that
 # contain it (關係, 係數), which are taken out before counting.
-_CANTONESE_WORDS = ("點樣", "點解", "幾時", "邊度", "邊個", "而家", "唔該", "乜嘢")
+_CANTONESE_WORDS = ("點樣", "點解", "幾時", "幾耐", "幾多", "邊度", "邊個", "而家", "唔該", "乜嘢")
 _CANTONESE_CHARS = frozenset("係唔嘅咗冇啲嘢佢喺嚟睇咩嗰哋噉攞搵揾諗畀啱嘞喎咁")
 _MANDARIN_WITH_MARKERS = re.compile("關係|聯係|係數")
 
@@ -53,15 +53,23 @@ _CANTONESE_TO_MANDARIN = {
     **{"唔": "不", "係": "是", "嘅": "的", "咗": "了", "冇": "沒有", "啲": "些", "嘢": "東西"},
     **{"咩": "什麼", "佢": "他", "喺": "在", "嚟": "來", "睇": "看", "搵": "找", "揾": "找"},
     **{"攞": "拿", "畀": "給", "俾": "給", "諗": "想", "啱": "對", "信用咭": "信用卡"},
-    **{"點算": "怎麼辦", "俾錢": "付款", "畀錢": "付款"},
+    **{"點算": "怎麼辦", "俾錢": "付款", "畀錢": "付款", "幾耐": "多久", "幾多": "多少"},
+    **{"保養期": "保修期"},  # Hong Kong's 保養 is a warranty (Taiwan's: upkeep)
+    # 啲 after a person is a possessive (我啲嘢: my things), elsewhere "some".
+    **{"我啲": "我的", "你啲": "你的", "佢啲": "他的", "我哋啲": "我們的", "你哋啲": "你們的"},
 }
 # Taiwan's (and some Hong Kong) shop words into the mainland's, after the conversion to
 # Simplified: the FAQ is written with the latter. 帐/账 are both Simplified; the FAQ writes 账.
 _MAINLAND_WORDS = {
     **{"保固": "保修", "退费": "退款", "出货": "发货", "品质": "质量", "宅配": "快递"},
     **{"超商": "便利店", "折价券": "优惠券", "点数": "积分", "红利": "积分"},
-    **{"帐号": "账号", "帐户": "账户", "到帐": "到账", "转帐": "转账"},
+    **{"帐号": "账号", "帐户": "账户", "到帐": "到账", "转帐": "转账", "入帐": "到账"},
 }
+
+
+# Taiwan's shop words written in characters both scripts share (保固多久 is Taiwan's
+# Mandarin in neither script): they tell the region where the characters cannot.
+_TAIWAN_COMMON_WORDS = ("保固", "宅配", "超商")
 
 
 def _word_replacer(words: dict[str, str]) -> re.Pattern[str]:
@@ -188,12 +196,22 @@ def cantonese_markers(text: str) -> int:
     return words + sum(1 for c in text if c in _CANTONESE_CHARS)
 
 
+def taiwan_words(text: str) -> int:
+    """How many of Taiwan's shop words written in characters both scripts share ``text`` has.
+
+    >>> taiwan_words("保固多久"), taiwan_words("保修多久")
+    (1, 0)
+    """
+    return sum(text.count(word) for word in _TAIWAN_COMMON_WORDS)
+
+
 def region_of(text: str) -> str | None:
     """:data:`HONG_KONG` or :data:`TAIWAN` when Traditional ``text`` says where it was
     written, else None.
 
     Written Cantonese means Hong Kong. Otherwise Hong Kong's own character forms (裏 綫) are
-    weighed against Taiwan's own words (軟體, 滑鼠: what ``tw2sp`` changes beyond ``t2s``).
+    weighed against Taiwan's own words (軟體, 滑鼠: what ``tw2sp`` changes beyond ``t2s``;
+    保固, 超商: :func:`taiwan_words`).
 
     >>> region_of("唔該，我想退貨"), region_of("滑鼠的保固多久"), region_of("忘記密碼怎麼辦")
     ('zh-HK', 'zh-TW', None)
@@ -201,7 +219,7 @@ def region_of(text: str) -> str | None:
     if cantonese_markers(text):
         return HONG_KONG
     hong_kong = sum(1 for c in text if _HAN.match(c) and _hong_kong_variant(c))
-    taiwan = int(convert(text, "tw2sp") != convert(text, "t2s"))
+    taiwan = int(convert(text, "tw2sp") != convert(text, "t2s") or taiwan_words(text) > 0)
     if hong_kong == taiwan:
         return None
     return HONG_KONG if hong_kong > taiwan else TAIWAN

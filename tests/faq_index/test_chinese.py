@@ -140,6 +140,13 @@ def test_converters_are_built_once_per_config():
         ("收唔到驗證碼", "收不到验证码"),
         ("保固多久", "保修多久"),  # Taiwan's shop word into the mainland's
         ("我的帳號被鎖了", "我的账号被锁了"),  # 帐/账: the FAQ writes 账
+        ("換貨要等幾耐", "换货要等多久"),  # 幾耐: how long (written Cantonese)
+        ("運費要幾多錢", "运费要多少钱"),
+        ("你哋點樣處理我啲訂單", "你们怎样处理我的订单"),  # 啲 after a person: possessive
+        ("買咗啲衫", "买了些衫"),  # elsewhere: some
+        ("部電話保養期係一年咩", "部电话保修期是一年什么"),  # Hong Kong's 保養: a warranty
+        ("車子的保養期多久", "车子的保养期多久"),  # Taiwan's: upkeep
+        ("退款幾時入帳", "退款什么时候到账"),
         ("退款多久到账", "退款多久到账"),  # Simplified: unchanged
         ("点数怎么用", "点数怎么用"),  # Simplified: the mainland's own word, unchanged
         ("How long is the warranty?", "How long is the warranty?"),
