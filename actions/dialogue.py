@@ -47,7 +47,7 @@ class ActionBeginTurn(ServiceAction):
         events: list[EventType] = []
         if language != tracker.get_slot(Slot.LANGUAGE):
             events.append(SlotSet(Slot.LANGUAGE, language))
-        return events + await handoff_turn(self.services, dispatcher, tracker)
+        return events + await handoff_turn(self.services, dispatcher, tracker, language)
 
 
 class ActionGreet(ServiceAction):

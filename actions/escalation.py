@@ -21,10 +21,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.mail import answer_about_address, ask_for_address
 from actions.services import ServiceAction, Services
 from bot.domain.assignment import AssignmentRules
 from bot.domain.dialogue.courtesy import question_in
 from bot.domain.handoff import HandoffState, Promise, handoff_state, promise
+from bot.domain.mail.asking import AnswerKind
 from bot.domain.outbox import held_ids, next_pending
 from bot.domain.tickets import TicketLimits, TooManyTickets, open_ticket
 from bot.store.models import OutboxKind
@@ -104,6 +106,7 @@ async def escalate(
         hours=settings.handoff.business_hours,
         ticket=ticket.id,
     )
+    await ask_for_address(services, dispatcher, tracker, ticket.customer_id, expectation)
     return [
         SlotSet(Slot.HANDOFF_TICKET, str(ticket.id)),
         SlotSet(Slot.HANDOFF_ACKNOWLEDGED, False),
@@ -113,9 +116,14 @@ async def escalate(
 
 
 async def handoff_turn(
-    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker
+    services: Services,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    language: str | None = None,
 ) -> list[EventType]:
-    """Events that keep the bot quiet while people have the conversation; [] when they do not."""
+    """Events that keep the bot quiet while people have the conversation; [] when they do not.
+    Quiet, but for one acknowledgement and the answers about an e-mail address the bot asked
+    for at the handoff (:mod:`actions.mail`), in ``language`` (else the slot's)."""
     ticket_id = tracker.get_slot(Slot.HANDOFF_TICKET)
     if not ticket_id:
         return []
@@ -129,7 +137,12 @@ async def handoff_turn(
     if not state.with_people:  # resolved, and the resume message has not come through yet
         return [SlotSet(Slot.HANDOFF_TICKET, None), SlotSet(Slot.HANDOFF_ACKNOWLEDGED, None)]
     events: list[EventType] = []
-    if not tracker.get_slot(Slot.HANDOFF_ACKNOWLEDGED):
+    language = language or tracker.get_slot(Slot.LANGUAGE)
+    answered = await answer_about_address(services, dispatcher, tracker, language)
+    if answered in (AnswerKind.ADDRESS, AnswerKind.DECLINED):
+        if not tracker.get_slot(Slot.HANDOFF_ACKNOWLEDGED):  # the answer acknowledges it
+            events.append(SlotSet(Slot.HANDOFF_ACKNOWLEDGED, True))
+    elif answered is None and not tracker.get_slot(Slot.HANDOFF_ACKNOWLEDGED):
         dispatcher.utter_message(
             response=f"utter_handoff_ack_{state.promise or Promise.LATER}",
             hours=settings.handoff.business_hours,

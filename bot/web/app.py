@@ -33,6 +33,7 @@ from bot.domain.auth import AuthError
 from bot.domain.faq_lookup import FaqLookup
 from bot.domain.first_admin import ensure_admin
 from bot.domain.knowledge import rebuild_index
+from bot.domain.mail.continuation import MailOptions
 from bot.domain.mail.replies import StoredReply
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
@@ -179,6 +180,7 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         on_refused=lambda ticket_id: bus.publish(
             "ticket", {"id": ticket_id, "change": "undeliverable"}
         ),
+        mail=MailOptions.from_settings(settings.mail),
     )
     app[DELIVERY] = delivery
     task = asyncio.create_task(delivery.run(), name="outbox-delivery")
@@ -224,6 +226,8 @@ async def _mail(app: web.Application) -> AsyncIterator[None]:
             bus.publish("ticket", {"id": ticket_id, "change": "mail_failed"})
 
     def answered(stored: StoredReply) -> None:
+        if stored.ticket_opened:  # the answer came after the ticket was resolved
+            bus.publish("ticket", {"id": stored.ticket_id, "change": "created"})
         bus.publish("conversation", {"conversation": stored.sender_id})
 
     outbox, task, receiver = None, None, None

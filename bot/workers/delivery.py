@@ -12,7 +12,8 @@ side, up to ``concurrency`` at a time (a burst of replies to many customers woul
 for each other's round trips), each conversation's rows one after the other. Failures are retried
 with a growing delay, and the rows after a failed one wait for it; a row the channel refuses for good
 (:class:`connectors.refusals.Undeliverable`, e.g. WeChat's 48-hour window) is marked
-``failed_at`` with the reason, for the agent to see, and the next row goes.
+``failed_at`` with the reason, for the agent to see, e-mailed at once to a customer who left an
+address (:func:`bot.domain.mail.follow_up.follow_refused_by_mail`), and the next row goes.
 
 >>> delivery = OutboxDelivery(sessions, "http://127.0.0.1:5005", token)  # doctest: +SKIP
 >>> asyncio.create_task(delivery.run())  # doctest: +SKIP
@@ -32,6 +33,8 @@ import aiohttp
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.mail.continuation import MailOptions
+from bot.domain.mail.follow_up import follow_refused_by_mail
 from bot.domain.outbox import held_ids, next_pending
 from bot.store.models import Conversation, OutboxMessage
 from connectors.refusals import undeliverable_reason
@@ -73,6 +76,7 @@ class OutboxDelivery:
         timeout: float = 30.0,
         on_refused: Callable[[int], None] | None = None,
         concurrency: int = CONCURRENT_CONVERSATIONS,
+        mail: MailOptions | None = None,
     ) -> None:
         self._sessions = sessions
         self._rasa_url = rasa_url.rstrip("/")
@@ -83,6 +87,7 @@ class OutboxDelivery:
         self._stopping = asyncio.Event()
         self._on_refused = on_refused  # called with the ticket id of a refused reply
         self._concurrency = concurrency
+        self._mail = mail  # a reply refused for good goes by e-mail to who left an address
         self.delivered = 0
 
     def wake(self) -> None:
@@ -164,6 +169,8 @@ class OutboxDelivery:
                     current.failed_at = now
                     current.last_error = refusal[:500]
                     log.warning("outbox row %s to %s refused: %s", row.id, sender_id, refusal)
+                    if self._mail is not None:
+                        await follow_refused_by_mail(session, self._mail, current, now)
                 else:
                     current.attempts += 1
                     current.next_attempt_at = now + retry_delay(current.attempts)

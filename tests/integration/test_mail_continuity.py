@@ -1,5 +1,6 @@
 """E-mail continuity end to end, with the real web service as a process on loopback: an
-``aiosmtpd`` stands in for the shop's SMTP server and receives the agent's reply by e-mail; the
+``aiosmtpd`` stands in for the shop's SMTP server and receives the agent's reply (sent from the
+console's API, e-mailed once it stayed unseen for EMAIL_CONTINUITY_DELAY) by e-mail; the
 customer's answer to it, sent over SMTP to the web service's receiver, lands in the conversation
 and shows live in the console; a second delivery does not double it; a forged token, an
 oversized mail, a malformed MIME message and an HTML-only Chinese mail in GBK each do the right
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -36,10 +38,14 @@ DOMAIN = "reply.shop.example"
 MAX_BYTES = 100_000
 
 
+# The module's ports: TEST_MAIL_PORT (default 18400) and the 99 after it.
+BASE_PORT = int(os.environ.get("TEST_MAIL_PORT", "18400"))
+
+
 @pytest.fixture(scope="module")
 def shop_smtp_port() -> int:
     # Each port from its own part of the range: this one is bound only while a test runs.
-    return free_port(range(18400, 18420))
+    return free_port(range(BASE_PORT, BASE_PORT + 20))
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +53,10 @@ def web(tmp_path_factory, shop_smtp_port) -> Iterator[Settings]:
     """The web service alone, with both mail workers on; Rasa is never started."""
     work = tmp_path_factory.mktemp("mail")
     index_dir = copy_faq_index(work)
-    web_port = free_port(range(18450, 18500))
+    web_port = free_port(range(BASE_PORT + 50, BASE_PORT + 100))
     settings = Settings(
         web_port=web_port,
-        rasa_port=free_port(range(web_port + 1, 18500)),  # never started
+        rasa_port=free_port(range(web_port + 1, BASE_PORT + 100)),  # never started
         rasa_api_token=uuid.uuid4().hex,
         run_dir=work / "run",
         database_url=f"sqlite:///{work / 'app.db'}",
@@ -59,8 +65,8 @@ def web(tmp_path_factory, shop_smtp_port) -> Iterator[Settings]:
         smtp_security="none",
         mail_from="Example Shop <support@shop.example>",
         mail_reply_domain=DOMAIN,
-        mail_inbound_port=free_port(range(18420, 18450)),
-        email_continuity_delay=0,
+        mail_inbound_port=free_port(range(BASE_PORT + 20, BASE_PORT + 50)),
+        email_continuity_delay=1,  # an agent's reply waits a second for the "seen" signal
         shop_name="Example Shop",
         mail_chat_url="https://shop.example/help",
         mail_max_bytes=MAX_BYTES,
@@ -86,12 +92,11 @@ async def shop_smtp(shop_smtp_port) -> AsyncIterator[FakeSmtp]:
 
 
 @pytest.fixture()
-async def console_events(web: Settings) -> AsyncIterator[asyncio.Queue]:
-    """The live notices an open console page receives, as (kind, data)."""
+async def agent_http(web: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """An admin signed in to the console's API: the HTTP session and its CSRF token."""
     username = await add_agent(
         web.database.database_url, unique_username("li"), "Li", PASSWORD, role="admin"
     )
-    notices: asyncio.Queue = asyncio.Queue()
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(web.servers.web_url, cookie_jar=jar) as http:
         token = (await (await http.get("/api/login")).json())["csrf_token"]
@@ -101,21 +106,29 @@ async def console_events(web: Settings) -> AsyncIterator[asyncio.Queue]:
             headers={"X-CSRF-Token": token},
         )
         assert signed_in.status == 200, await signed_in.text()
+        yield http, (await signed_in.json())["csrf_token"]
 
-        async def listen() -> None:
-            async with http.get("/console/events") as stream:
-                kind = None
-                async for raw in stream.content:
-                    line = raw.decode().strip()
-                    if line.startswith("event: "):
-                        kind = line.removeprefix("event: ")
-                    elif line.startswith("data: "):
-                        notices.put_nowait((kind, json.loads(line.removeprefix("data: "))))
 
-        task = asyncio.create_task(listen())
-        await asyncio.sleep(0.5)
-        yield notices
-        task.cancel()
+@pytest.fixture()
+async def console_events(agent_http) -> AsyncIterator[asyncio.Queue]:
+    """The live notices an open console page receives, as (kind, data)."""
+    http, _ = agent_http
+    notices: asyncio.Queue = asyncio.Queue()
+
+    async def listen() -> None:
+        async with http.get("/console/events") as stream:
+            kind = None
+            async for raw in stream.content:
+                line = raw.decode().strip()
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    notices.put_nowait((kind, json.loads(line.removeprefix("data: "))))
+
+    task = asyncio.create_task(listen())
+    await asyncio.sleep(0.5)
+    yield notices
+    task.cancel()
 
 
 async def _mail_to(shop_smtp: FakeSmtp, recipient: str, timeout: float = 30) -> Received:
@@ -225,3 +238,29 @@ async def test_hostile_and_unusual_mails_at_the_receiver(web, sessions, shop_smt
     assert await _texts(sessions, world.conversation_id) == [
         "您好：\n\n订单 20261201 还没到，麻烦查一下&回复我。"
     ]
+
+
+async def test_a_reply_from_the_console_is_mailed_after_the_delay_and_answered(
+    web, sessions, shop_smtp, agent_http
+):
+    http, csrf = agent_http
+    world = await a_conversation(sessions, question="Do you ship to Norway?")
+    replied = await http.post(
+        f"/api/tickets/{world.ticket_id}/reply",
+        json={"text": "Yes, within three days."},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert replied.status == 200, await replied.text()
+    assert [m["state"] for m in (await replied.json())["mails"]] == ["waiting"]
+
+    mail = (await _mail_to(shop_smtp, "ann@example.com")).message
+    text = mail.get_body(("plain",)).get_content()
+    assert "Do you ship to Norway?" in text and "Yes, within three days." in text
+    raw = _answer_to(mail, "Great, I will order today.")
+    assert (await _send(web, raw, mail["Reply-To"])).code == 250
+
+    detail = await (await http.get(f"/api/tickets/{world.ticket_id}")).json()
+    assert [m["state"] for m in detail["mails"]] == ["sent"]
+    answer = detail["transcript"][-1]
+    assert (answer["direction"], answer["text"]) == ("customer", "Great, I will order today.")
+    assert answer["mail"] == {"sender": "ann@example.com", "sender_matches": True}

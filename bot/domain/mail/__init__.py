@@ -6,6 +6,9 @@ typed addresses), :mod:`.inbound` (a received mail into the customer's new text,
 :mod:`.html_text` and :mod:`.quotes`), :mod:`.outbound` (the continuation mail, in the words of
 :mod:`.texts`). The database side: :mod:`.consent` (the customer's address and consent),
 :mod:`.threads` (reply tokens, Message-IDs), :mod:`.continuation` (queueing the mail, the "seen"
-signal, the mails of a ticket) and :mod:`.replies` (storing a received answer once, bounces).
+signal, the mails of a ticket), :mod:`.replies` (storing a received answer once, bounces),
+:mod:`.follow_up` (which agents' replies are e-mailed, the widget's "seen" signal) and
+:mod:`.asking` (asking a customer for an address at the handoff, in the words of
+:mod:`.chat_texts`).
 The workers that speak SMTP are :mod:`bot.workers.mail_outbox` and :mod:`bot.workers.mail_inbound`.
 """

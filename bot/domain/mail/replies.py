@@ -4,6 +4,8 @@ The receiver (:mod:`bot.workers.mail_inbound`) has the token of the reply addres
 parsed mail; :func:`store_reply` finds the conversation, stores the text as a customer
 interaction of channel ``email`` (it shows in the ticket, the transcript and the profile) and
 records the mail under its key, so that a second delivery of the same mail stores nothing.
+The answer goes to the conversation's active ticket; when there is none (the ticket was
+resolved), it opens a new one, as the bot does with a chat message it cannot answer.
 
 Sender check: the token is what proves the mail belongs to the conversation (it is unguessable
 and only the customer's mailbox received it). A sender other than the customer's address (a
@@ -29,16 +31,18 @@ from bot.domain.mail.consent import consented_address
 from bot.domain.mail.inbound import ParsedMail
 from bot.domain.mail.threads import conversation_of_token
 from bot.domain.redaction import redact
+from bot.domain.tickets import open_ticket
 from bot.store.models import (
     Customer,
     Direction,
     Interaction,
     MailOutboxMessage,
     ReceivedMail,
-    Ticket,
 )
+from vocabulary import EscalationReason
 
 CHANNEL = "email"
+MAX_QUESTION_CHARS = 1000  # of an answer that opens a ticket, as the ticket's question
 
 
 class UnknownToken(LookupError):
@@ -52,8 +56,9 @@ class StoredReply:
     sender_id: str  # the conversation's
     conversation_id: int
     interaction_id: int
-    ticket_id: int | None  # the conversation's latest ticket
+    ticket_id: int | None  # the conversation's active ticket
     sender_matches: bool
+    ticket_opened: bool = False  # no ticket was active: this answer opened one
 
 
 def interaction_key(key: str) -> str:
@@ -142,13 +147,22 @@ async def store_reply(
         return None
     conversation.last_message_at = max(conversation.last_message_at, now)
     customer.last_seen = max(customer.last_seen or now, now)
-    ticket_id = await session.scalar(
-        select(Ticket.id)
-        .where(Ticket.conversation_id == conversation.id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
+    # As a chat message after the ticket was resolved reaches the bot, which hands what it
+    # cannot answer to people in a new ticket: an e-mailed answer, which no bot reads, does so
+    # at once (the resolved ticket stays resolved; the new one shows the whole conversation).
+    ticket, opened = await open_ticket(
+        session,
+        conversation.sender_id,
+        EscalationReason.REQUESTED,
+        (mail.text or "")[:MAX_QUESTION_CHARS] or None,
+        [],
+        conversation.channel,
+        {},
+        "",
     )
-    return StoredReply(conversation.sender_id, conversation.id, interaction.id, ticket_id, matches)
+    return StoredReply(
+        conversation.sender_id, conversation.id, interaction.id, ticket.id, matches, opened
+    )
 
 
 async def record_bounce(

@@ -22,6 +22,8 @@ from aiohttp import web
 
 from bot.domain.auth import sign_in, sign_out
 from bot.domain.knowledge import Addition, add_to_faq, rebuild_index
+from bot.domain.mail.continuation import MailOptions
+from bot.domain.mail.follow_up import follow_by_mail
 from bot.domain.privacy import export_customer
 from bot.domain.profiles import profile_document
 from bot.domain.tickets import (
@@ -180,12 +182,14 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(detail)
 
 
-async def _change(request: web.Request, operation, *args) -> web.Response:
-    """Run a ticket operation in one transaction, tell live pages, answer with the ticket."""
+async def _change(request: web.Request, operation, *args, change: str = "") -> web.Response:
+    """Run a ticket operation in one transaction, tell live pages (``change``: what changed,
+    else the operation's name), answer with the ticket."""
     ticket_id = parse_id(request.match_info["ticket_id"], "ticket id")
     async with request.config_dict[SESSIONS]() as session, session.begin():
         await operation(session, ticket_id, *args, _actor(request))
-    request.config_dict[BUS].publish("ticket", {"id": ticket_id, "change": operation.__name__})
+    change = change or operation.__name__
+    request.config_dict[BUS].publish("ticket", {"id": ticket_id, "change": change})
     request.config_dict[DELIVERY].wake()
     return await get_ticket(request)
 
@@ -195,8 +199,17 @@ async def claim_ticket(request: web.Request) -> web.Response:
 
 
 async def reply_ticket(request: web.Request) -> web.Response:
+    """The reply goes to the customer's chat and, unless they see it there in time, by e-mail
+    (:mod:`bot.domain.mail.follow_up`)."""
     body = await read_json_body(request)
-    return await _change(request, reply, text_field(body, "text", MAX_REPLY_CHARS))
+    options = MailOptions.from_settings(request.config_dict[SETTINGS].mail)
+
+    async def reply_and_follow(session, ticket_id: int, text: str, actor: Actor) -> None:
+        message = await reply(session, ticket_id, text, actor)
+        await follow_by_mail(session, options, message, message.created_at)
+
+    text = text_field(body, "text", MAX_REPLY_CHARS)
+    return await _change(request, reply_and_follow, text, change="reply")
 
 
 async def resolve_ticket(request: web.Request) -> web.Response:

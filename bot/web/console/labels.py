@@ -23,6 +23,13 @@ Translate = Callable[[str], str]
 
 STATUSES = {"open": N_("Open"), "assigned": N_("Assigned"), "resolved": N_("Resolved")}
 CHANNELS = {"socketio": N_("Web chat"), "wechat": N_("WeChat"), "rest": N_("API")}
+MAIL_STATES = {  # a continuation mail's state (bot.domain.mail.continuation)
+    "waiting": N_("waits: sent unless the customer sees the reply in the chat"),
+    "sending": N_("being sent"),
+    "sent": N_("sent"),
+    "failed": N_("not delivered"),
+    "cancelled": N_("not needed"),
+}
 VISITOR = N_("Visitor %(id)d")
 
 
@@ -38,6 +45,10 @@ def channel_label(channel: str | None, _: Translate) -> str:
 
 def reason_label(reason: str, _: Translate) -> str:
     return _(REASONS[reason]) if reason in REASONS else reason
+
+
+def mail_state_label(state: str, _: Translate) -> str:
+    return _(MAIL_STATES[state]) if state in MAIL_STATES else state
 
 
 def customer_name(name: str | None, customer_id: int, _: Translate) -> str:
@@ -65,6 +76,11 @@ def _reason_filter(context: jinja2.runtime.Context, reason: str) -> str:
 
 
 @jinja2.pass_context
+def _mail_state_filter(context: jinja2.runtime.Context, state: str) -> str:
+    return mail_state_label(state, _translate(context))
+
+
+@jinja2.pass_context
 def _customer_filter(context: jinja2.runtime.Context, customer: dict[str, Any]) -> str:
     return customer_name(customer.get("name"), customer.get("id", 0), _translate(context))
 
@@ -74,5 +90,6 @@ FILTERS = {
     "status_label": _status_filter,
     "channel_label": _channel_filter,
     "reason_label": _reason_filter,
+    "mail_state_label": _mail_state_filter,
     "customer_name": _customer_filter,
 }

@@ -33,6 +33,7 @@ from bot.store.models import (
     TicketNote,
 )
 from bot.web.console.attention import Attention, TicketState, attention_key, states, wait_level
+from bot.web.console.mails import received_mails, ticket_mails
 from bot.web.inputs import BadInput, int_parameter, text_parameter
 
 STATUSES = ("open", "assigned", "resolved")
@@ -401,6 +402,7 @@ async def ticket_detail(
             .order_by(Interaction.timestamp, Interaction.id)
         )
     ).all()
+    mailed = await received_mails(session, conversation.id)
     detail["transcript"] = [
         {
             "id": i.id,
@@ -411,9 +413,12 @@ async def ticket_detail(
             "faq_decision": i.faq_decision,
             "language": i.language,  # the reply locale of the turn: en, zh, zh-TW, zh-HK
             "timestamp": _iso(i.timestamp),
+            "channel": i.channel,
+            "mail": mailed.get(i.id),  # an e-mailed answer: its sender, whether it is theirs
         }
         for i in messages
     ]
+    detail["mails"] = await ticket_mails(session, conversation.id)
     notes = (
         await session.execute(
             select(TicketNote, Agent.display_name)

@@ -1,6 +1,7 @@
 """The website chat widget: its script and style, the socket.io client it loads, a demo shop
 page (here), the conversation history it restores after a reload (:mod:`.history`), the
-options the shop set for it (:mod:`.options`) and its pre-chat form (:mod:`.contact`)."""
+options the shop set for it (:mod:`.options`), its pre-chat form (:mod:`.contact`) and the
+signal that the customer saw the agents' replies (:mod:`.seen`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.web.keys import SETTINGS
-from bot.web.widget import contact, history, options
+from bot.web.widget import contact, history, options, seen
 from vocabulary import locale_from_tag
 
 HERE = Path(__file__).resolve().parent
@@ -66,5 +67,6 @@ def add_routes(app: web.Application) -> None:
     history.add_routes(app)
     options.add_routes(app)
     contact.add_routes(app)
+    seen.add_routes(app)
     app.router.add_get("/demo", demo)
     app.router.add_get("/widget/demo.css", demo_css)

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from bot.domain.auth import create_agent
+from bot.domain.mail.continuation import MailOptions
 from bot.domain.outbox import held_ids, next_pending
 from bot.domain.tickets import Actor, open_ticket, reply
+from bot.store.models import Conversation, MailOutboxMessage, OutboxMessage
 from bot.workers.delivery import OutboxDelivery
+from connectors.refusals import Undeliverable
+from tests.bot.domain.mail_world import a_conversation, an_agent_reply
 from vocabulary import EscalationReason, MetadataKey
+
+MAIL = MailOptions("Shop <support@shop.example>", "reply.shop.example", timedelta(minutes=3))
 
 
 class FakeRasa:
@@ -32,11 +40,15 @@ class FakeRasa:
         self.most_in_flight = 0
         self.overlapped_in_one_conversation = False
         self.refused: set[str] = set()
+        self.closed: set[str] = set()  # WeChat's 48-hour window has closed for these
 
     async def execute(self, request: web.Request) -> web.Response:
         sender = request.match_info["sender"]
         if sender in self.refused:
             return web.json_response({"message": "tracker locked"}, status=500)
+        if sender in self.closed:
+            error = f"An unexpected error occurred. Error: {Undeliverable('48 hours passed')}"
+            return web.json_response({"message": error}, status=500)
         self.in_flight[sender] += 1
         self.overlapped_in_one_conversation |= self.in_flight[sender] > 1
         self.most_in_flight = max(self.most_in_flight, sum(self.in_flight.values()))
@@ -109,3 +121,25 @@ async def test_a_failing_conversation_does_not_hold_up_the_others(sessions, rasa
     async with sessions() as session:
         waiting = await next_pending(session, "web-1")
     assert waiting is not None and waiting.attempts == 1 and "tracker locked" in waiting.last_error
+
+
+async def test_a_reply_the_channel_refuses_for_good_goes_by_e_mail_to_who_left_an_address(
+    sessions, rasa
+):
+    world = await a_conversation(sessions, email="ann@example.com")
+    async with sessions() as session, session.begin():
+        conversation = await session.get_one(Conversation, world.conversation_id)
+        conversation.channel = "wechat"
+    reply_id = await an_agent_reply(sessions, world, "Your refund is on its way.")
+    rasa.closed.add(world.sender_id)
+    refused: list[int] = []
+    delivery = OutboxDelivery(sessions, rasa.url, "token", on_refused=refused.append, mail=MAIL)
+    async with aiohttp.ClientSession() as http:
+        assert await delivery.deliver_once(http) == 0
+    assert refused == [world.ticket_id]
+    async with sessions() as session:
+        row = await session.get_one(OutboxMessage, reply_id)
+        mails = (await session.scalars(select(MailOutboxMessage))).all()
+    assert row.failed_at is not None and row.last_error == "48 hours passed"
+    assert [(m.recipient, m.outbox_ids) for m in mails] == [("ann@example.com", [reply_id])]
+    assert mails[0].next_attempt_at <= datetime.now(UTC)  # at once: no chat will show it

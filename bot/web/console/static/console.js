@@ -404,7 +404,7 @@
     const refresh = async () => {
       const fresh = await fetchPage(window.location.pathname);
       const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
-      swap(fresh, ["transcript", "undelivered", "notes", "status", "assignee", "wait", "earlier-tickets"]);
+      swap(fresh, ["transcript", "undelivered", "mails", "notes", "status", "assignee", "wait", "earlier-tickets"]);
       root.dataset.status = fresh.querySelector(".ticket")?.dataset.status || root.dataset.status;
       const list = document.getElementById("transcript");
       if (atBottom) list.scrollTop = list.scrollHeight;

@@ -14,7 +14,8 @@
  * URL) with the titles of the buttons the customer chose and the last buttons still to answer,
  * and queues what is typed offline. The shop's options come from the web service
  * (/widget/options): a greeting, a pre-chat form (name, e-mail: /widget/contact), and whether
- * people answer now.
+ * people answer now. When an agent's reply is on screen (the panel open, the page visible), it
+ * tells the web service (/widget/seen), so that the reply is not e-mailed as well.
  * Everything from the server is inserted as text; links become <a> elements, nothing else.
  */
 (() => {
@@ -289,6 +290,7 @@
     bubble.setAttribute("aria-label", open ? TEXT.close : TEXT.open);
     store("open", open);
     if (open) (prechat.hidden ? input : nameInput).focus();
+    if (open) reportSeen();
   }
   bubble.addEventListener("click", () => setOpen(panel.hidden));
   close.addEventListener("click", () => {
@@ -335,7 +337,35 @@
     }
     log.append(item);
     log.scrollTop = log.scrollHeight;
+    if (direction === "agent") {
+      unseen = true;
+      reportSeen();
+    }
   }
+
+  // --- the "seen" signal: an agent's reply the customer had on screen is not e-mailed --------
+  let unseen = false; // an agent's reply is in the log that the web service was not told of
+  function reportSeen() {
+    if (!unseen || panel.hidden || document.visibilityState !== "visible") return;
+    unseen = false;
+    const ask = { session_id: sessionId };
+    if (data.customerId && data.customerHash) {
+      ask.customer_id = data.customerId;
+      ask.customer_hash = data.customerHash;
+    }
+    fetch(`${host}/widget/seen`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(ask),
+      credentials: "omit",
+      cache: "no-store",
+    })
+      .then((response) => {
+        if (!response.ok && response.status >= 500) unseen = true;
+      })
+      .catch(() => (unseen = true)); // offline: told when the page is shown again
+  }
+  document.addEventListener("visibilitychange", reportSeen);
 
   let socket = null;
   let ready = false;
