@@ -76,8 +76,16 @@ async def burst(settings: Settings, replies: int, conversations: int, concurrenc
             settings.rasa.rasa_api_token.get_secret_value(),
             concurrency=concurrency,
         )
-        began = time.perf_counter()
         async with aiohttp.ClientSession() as http:
+            for n in range(conversations):  # the customers have written: Rasa knows them
+                url = f"{settings.servers.rasa_url}/conversations/burst{concurrency}-{n}"
+                async with http.post(
+                    f"{url}/tracker/events",
+                    params={"token": settings.rasa.rasa_api_token.get_secret_value()},
+                    json=[{"event": "action", "name": "action_listen"}],
+                ) as response:
+                    response.raise_for_status()
+            began = time.perf_counter()
             while await pending(sessions):
                 if not await delivery.deliver_once(http):
                     await asyncio.sleep(0.2)  # a failed row waits for its retry
