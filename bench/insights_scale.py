@@ -45,6 +45,8 @@ from bot.domain.insights.filters import ChannelGroup, Grouping
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 from bot.store.models import Agent, Conversation, Customer, Interaction, OutboxMessage, Ticket
+from bot.store.rollup import rollup_zone
+from bot.store.rollup_rebuild import rebuild_async
 from testkit.postgres import admin_connection, postgres_database_url
 
 END = date(2026, 11, 29)  # a fixed last day: the same command gives the same rows
@@ -144,28 +146,36 @@ async def analyze(engine: AsyncEngine) -> None:
 
 
 async def time_case(
-    sessions: async_sessionmaker[AsyncSession], case: Case, shape: Shape, runs: int
+    sessions: async_sessionmaker[AsyncSession],
+    case: Case,
+    shape: Shape,
+    runs: int,
+    rollup: bool = True,
 ) -> list[float]:
-    """Seconds of each of ``runs`` runs of ``case`` (after one warm-up run)."""
+    """Seconds of each of ``runs`` runs of ``case`` (after one warm-up run); ``rollup``: let
+    the report read the roll-up (not before migration 0012 made it)."""
     seconds = []
     for run in range(runs + 1):
         started = time.perf_counter()
         async with sessions() as session:
             for flt in case.reports:
-                await insights(session, flt, shape.hours, now=shape.end_instant)
+                await insights(session, flt, shape.hours, now=shape.end_instant, rollup=rollup)
         if run:
             seconds.append(time.perf_counter() - started)
     return seconds
 
 
-async def measure(url: str, shape: Shape, runs: int) -> dict[str, dict[str, float]]:
-    """Median and max seconds of every case on the database at ``url``."""
+async def measure(
+    url: str, shape: Shape, runs: int, rollup: bool = True
+) -> dict[str, dict[str, float]]:
+    """Median and max seconds of every case on the database at ``url`` (``rollup``: see
+    :func:`time_case`)."""
     engine = create_engine(url)
     try:
         sessions = session_factory(engine)
         found = {}
         for case in cases(shape):
-            seconds = await time_case(sessions, case, shape, runs)
+            seconds = await time_case(sessions, case, shape, runs, rollup)
             found[case.name] = {
                 "median": round(statistics.median(seconds), 3),
                 "max": round(max(seconds), 3),
@@ -198,22 +208,43 @@ async def _populate(url: str, shape: Shape, revision: str) -> dict[str, Any]:
     engine = create_engine(url)
     try:
         await fill(engine, data)
+        inserted = time.perf_counter()
+        if revision == "head":  # the rows went in past the writers: count the roll-up anew
+            await rebuild_rollup(engine, shape)
     finally:
         await engine.dispose()
     return {
         "rows": data.counts(),
         "generate_seconds": round(generated - started, 1),
-        "insert_seconds": round(time.perf_counter() - generated, 1),
+        "insert_seconds": round(inserted - generated, 1),
+        "rollup_seconds": round(time.perf_counter() - inserted, 1),
     }
 
 
-async def _upgrade(url: str) -> None:
+async def rebuild_rollup(engine: AsyncEngine, shape: Shape) -> None:
+    """The insights roll-up recounted from the rows (:func:`bot.store.rollup.rebuild`)."""
+    async with session_factory(engine)() as session, session.begin():
+        await rebuild_async(session, shape.timezone)
+    await analyze(engine)
+
+
+async def _upgrade(url: str, shape: Shape) -> float:
+    """Migrate to the newest revision (from an older one, migration 0012 builds the roll-up,
+    its days in ``BUSINESS_TIMEZONE``: in another zone than the shape's, it is rebuilt); how
+    long the migrations took."""
+    started = time.perf_counter()
     await upgrade(url)
+    migrated = time.perf_counter() - started
     engine = create_engine(url)
     try:
+        async with session_factory(engine)() as session:
+            zone = await rollup_zone(session)
+        if zone is None or zone.key != shape.timezone.key:
+            await rebuild_rollup(engine, shape)
         await analyze(engine)
     finally:
         await engine.dispose()
+    return round(migrated, 1)
 
 
 async def run(
@@ -255,8 +286,8 @@ async def run(
             result.update(await _populate(url, shape, before or "head"))
         if before is not None:
             print(f"{kind}: at revision {before}", file=sys.stderr)
-            result["before"] = await measure(url, shape, runs)
-        await _upgrade(url)
+            result["before"] = await measure(url, shape, runs, rollup=False)
+        result["upgrade_seconds"] = await _upgrade(url, shape)
         print(f"{kind}: at the newest revision", file=sys.stderr)
         result["after"] = await measure(url, shape, runs)
         result["totals"] = await totals(url, shape)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 # Commands that read or change the application's data, on a database that must be migrated.
-DATA_COMMANDS = {"profile", "customers", "purge", "agents", "report"}
+DATA_COMMANDS = {"profile", "customers", "purge", "agents", "report", "insights"}
 
 
 async def _schema_is_current(settings: Settings) -> bool:
@@ -56,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     password.add_argument("name", help="the agent's user name")
     report = commands.add_parser("report", help="how well the assistant serves customers")
     _report_arguments(report)
+    rollup = commands.add_parser("insights", help="maintain the insights roll-up")
+    rollup.add_argument(
+        "action",
+        choices=["rebuild"],
+        help="recount the roll-up from the stored rows, its days in BUSINESS_TIMEZONE "
+        "(after changing it)",
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         except InsightsError as exc:
             report.error(str(exc))  # exit status 2
         return asyncio.run(_report(settings, flt, args.json))
+    if args.command == "insights":
+        return asyncio.run(_rebuild_rollup(settings))
     if args.command == "purge":
         if not settings.privacy.retention_days:
             print("RETENTION_DAYS is 0: everything is kept, nothing purged", file=sys.stderr)
@@ -152,6 +161,24 @@ async def _report(settings: Settings, flt: InsightsFilter, as_json: bool) -> int
     finally:
         await engine.dispose()
     print(json.dumps(document, ensure_ascii=False, indent=2) if as_json else render_text(document))
+    return 0
+
+
+async def _rebuild_rollup(settings: Settings) -> int:
+    from bot.store.db import create_engine, session_factory
+    from bot.store.rollup_rebuild import rebuild_async
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            rebuilt = await rebuild_async(session, settings.handoff.hours.timezone)
+    finally:
+        await engine.dispose()
+    print(
+        f"insights roll-up rebuilt in {rebuilt.timezone}: {rebuilt.conversation_days} "
+        f"conversation days, {rebuilt.customer_days} customer days, "
+        f"{rebuilt.entry_days} FAQ entry days"
+    )
     return 0
 
 

@@ -175,7 +175,9 @@ async def _empty(name: str) -> None:
     try:
         tables = await connection.fetch(
             "SELECT quote_ident(tablename) AS name FROM pg_tables"
-            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            " WHERE schemaname = 'public'"
+            # The schema's own state: its revision, and the time zone of the insights roll-up.
+            " AND tablename NOT IN ('alembic_version', 'insights_rollup')"
         )
         listed = ", ".join(table["name"] for table in tables)
         await connection.execute("SET lock_timeout = '20s'")

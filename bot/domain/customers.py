@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.identity import VerifiedCustomer, verify
+from bot.store import rollup
 from bot.store.models import Conversation, Customer, Identity, IdentityKind, Interaction, Ticket
 
 
@@ -113,6 +114,7 @@ async def _move(session: AsyncSession, conversation: Conversation, target: Custo
             await session.execute(
                 update(model).where(model.customer_id == source_id).values(customer_id=target.id)
             )
+        await rollup.move_customer(session, source_id, target.id)
         source = await session.get_one(Customer, source_id)
         target.first_seen = min(filter(None, [target.first_seen, source.first_seen]), default=None)
         target.last_seen = max(filter(None, [target.last_seen, source.last_seen]), default=None)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.assignment import AssignmentRules, assign_new_ticket
 from bot.domain.customers import resolve_conversation
+from bot.store import rollup
 from bot.store.models import (
     Agent,
     Conversation,
@@ -140,6 +141,7 @@ async def open_ticket(
     )
     session.add(ticket)
     await session.flush()
+    await rollup.refresh(session, conversation.id, [ticket.created_at])
     if assignment is not None:
         await assign_new_ticket(session, ticket, assignment)
     return ticket, True

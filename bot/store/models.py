@@ -7,13 +7,14 @@ then add the next numbered migration there by hand (they are short and reviewed 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -490,3 +491,69 @@ class ReceivedMail(Base):
     # The attachments, noted and not stored: [{"name": ..., "type": ..., "size": ...}].
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InsightsRollup(Base):
+    """The insights roll-up's one state row (``id`` 1): the time zone its days are in (the
+    ``BUSINESS_TIMEZONE`` it was built with, see :mod:`bot.store.rollup`) and when it was built."""
+
+    __tablename__ = "insights_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConversationDay(Base):
+    """What a conversation did on one local day (:mod:`bot.store.rollup`): its customers'
+    messages, their questions by the bot's decision, the answers of the day that got a verdict,
+    and its first ticket opened that day."""
+
+    __tablename__ = "insights_conversation_days"
+    __table_args__ = (Index("ix_insights_conversation_days_day", "day"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    clarified: Mapped[int] = mapped_column(Integer, default=0)
+    not_found: Mapped[int] = mapped_column(Integer, default=0)
+    chosen: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    not_helpful: Mapped[int] = mapped_column(Integer, default=0)
+    first_ticket_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class CustomerDay(Base):
+    """A customer wrote in a conversation on a local day (:mod:`bot.store.rollup`)."""
+
+    __tablename__ = "insights_customer_days"
+    __table_args__ = (Index("ix_insights_customer_days_day", "day"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class EntryDay(Base):
+    """How one FAQ entry answered in a conversation on a local day (:mod:`bot.store.rollup`)."""
+
+    __tablename__ = "insights_entry_days"
+    __table_args__ = (Index("ix_insights_entry_days_day", "day"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    faq_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    chosen: Mapped[int] = mapped_column(Integer, default=0)
+    helpful: Mapped[int] = mapped_column(Integer, default=0)
+    not_helpful: Mapped[int] = mapped_column(Integer, default=0)

@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.customers import resolve_conversation
 from bot.domain.redaction import redact
+from bot.store import rollup
 from bot.store.models import (
     Conversation,
     Customer,
@@ -60,6 +61,8 @@ DECISION_SLOTS = {
     "faq_decision": "faq_decision",
     "faq_category": "faq_category",
 }
+# The decision slots the insights roll-up counts (bot.store.rollup).
+ROLLED_UP_SLOTS = ("faq_id", "faq_decision")
 MAX_TEXT_CHARS = 10_000
 FOLLOW_INTENTS = ("subscribe", "unsubscribe")
 MESSAGE_EVENTS = ("user", "bot")
@@ -214,6 +217,8 @@ class Ingestor:
         customer.first_seen = min(customer.first_seen or when, when)
         customer.last_seen = max(customer.last_seen or when, when)
         await session.flush()
+        if is_user:
+            await rollup.refresh(session, conversation.id, [when])
         return True
 
     async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping[str, Any]) -> bool:
@@ -260,8 +265,32 @@ class Ingestor:
                 .where(Interaction.id == turn_start)
                 .values(feedback=value[:32], faq_id=func.coalesce(Interaction.faq_id, rated))
             )
+            await _refresh_turn(session, conversation.id, turn_start)
         else:
             column = DECISION_SLOTS[name]
             value = _number(value) if column == "faq_score" else _column_text(value, column)
             await session.execute(update(Interaction).where(*turn).values({column: value}))
+            if column in ROLLED_UP_SLOTS and turn_start is not None:
+                await _refresh_turn(session, conversation.id, turn_start)
         return True
+
+
+async def _refresh_turn(session: AsyncSession, conversation_id: int, turn_start: int) -> None:
+    """The insights roll-up of the days of the turn's customer message and of the answer
+    before it (which a verdict on this turn rates)."""
+    previous_answer = (
+        select(func.max(Interaction.id))
+        .where(
+            Interaction.conversation_id == conversation_id,
+            Interaction.direction == Direction.CUSTOMER.value,
+            Interaction.faq_decision == rollup.ANSWER,
+            Interaction.id < turn_start,
+        )
+        .scalar_subquery()
+    )
+    instants = await session.scalars(
+        select(Interaction.timestamp).where(
+            or_(Interaction.id == turn_start, Interaction.id == previous_answer)
+        )
+    )
+    await rollup.refresh(session, conversation_id, list(instants))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.__main__ import main
+from bot.store import rollup
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Conversation, Customer, Interaction
 
@@ -62,6 +63,8 @@ async def _seed(database_url: str) -> None:
                         timestamp=MONDAY_MORNING,
                     )
                 )
+            await session.flush()
+            await rollup.refresh(session, conversation.id, [MONDAY_MORNING])  # as the writers do
     finally:
         await engine.dispose()
 
@@ -101,6 +104,22 @@ def test_the_table_is_readable(seeded, capsys):
     table = capsys.readouterr().out
     assert table.startswith("Insights 2026-03-02 .. 2026-03-02 (Asia/Shanghai")
     assert "bot resolved" in table and "100.0%" in table and "order_track" in table
+
+
+def test_the_roll_up_is_rebuilt_in_a_new_business_timezone(seeded, capsys, monkeypatch):
+    monkeypatch.setenv("BUSINESS_TIMEZONE", "Europe/London")  # Monday 02:00 UTC is Monday
+    assert main(["insights", "rebuild"]) == 0
+    assert capsys.readouterr().out == (
+        "insights roll-up rebuilt in Europe/London: 1 conversation days, 1 customer days, "
+        "1 FAQ entry days\n"
+    )
+    assert main(["report", "--from", "2026-03-02", "--to", "2026-03-02", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["timezone"], report["conversations"], report["answered"]) == (
+        "Europe/London",
+        1,
+        1,
+    )
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.settings.hours import BusinessHours
+from bot.store import rollup
 from bot.store.models import (
     Agent,
     Conversation,
@@ -66,6 +67,7 @@ class Seed:
         self.session = session
         self.key_prefix = key_prefix
         self.keys = itertools.count()
+        self.instants: dict[int, list[datetime]] = {}
 
     async def agent(self, username: str, name: str) -> Agent:
         """The agent ``username``: the one that exists (a web test's signed-in agent), or new."""
@@ -114,6 +116,10 @@ class Seed:
             )
         )
         await self.session.flush()
+        if direction == "customer":  # as the ingestion worker does, its days recounted
+            instants = self.instants.setdefault(conversation.id, [])
+            instants.append(at(moment))
+            await rollup.refresh(self.session, conversation.id, instants)
 
     async def ticket(self, conversation, reason: str, opened: str | datetime, **fields) -> Ticket:
         delivered = fields.pop("rating_asked", None)
@@ -128,6 +134,7 @@ class Seed:
         )
         self.session.add(ticket)
         await self.session.flush()
+        await rollup.refresh(self.session, conversation.id, [ticket.created_at])
         if ticket.resolved_at is not None:
             self.session.add(
                 OutboxMessage(

@@ -20,7 +20,8 @@ in elapsed seconds.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import functools
+from datetime import UTC, date, datetime, timedelta
 
 from bot.settings.hours import BusinessHours
 
@@ -38,16 +39,26 @@ def business_seconds(start: datetime, end: datetime, hours: BusinessHours) -> fl
     """
     if end <= start:
         return 0.0
-    zone = hours.timezone
     start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
-    day = start.astimezone(zone).date()
-    last = end.astimezone(zone).date()
+    day = start.astimezone(hours.timezone).date()
+    last = end.astimezone(hours.timezone).date()
     total = 0.0
     while day <= last:
-        if day.weekday() in hours.days:
-            opens = datetime.combine(day, hours.opens, tzinfo=zone).astimezone(UTC)
-            closes = datetime.combine(day, hours.closes, tzinfo=zone).astimezone(UTC)
+        opening = _opening(day, hours)
+        if opening is not None:
+            opens, closes = opening
             overlap = (min(end_utc, closes) - max(start_utc, opens)).total_seconds()
             total += max(overlap, 0.0)
         day += timedelta(days=1)
     return total
+
+
+@functools.lru_cache(maxsize=8192)
+def _opening(day: date, hours: BusinessHours) -> tuple[datetime, datetime] | None:
+    """When ``day`` opens and closes (UTC), ``None`` on a closed day: computed once a day
+    (a report's tickets share their days; time-zone arithmetic is the costly part)."""
+    if day.weekday() not in hours.days:
+        return None
+    zone = hours.timezone
+    opens = datetime.combine(day, hours.opens, tzinfo=zone).astimezone(UTC)
+    return opens, datetime.combine(day, hours.closes, tzinfo=zone).astimezone(UTC)

@@ -187,7 +187,14 @@ async def _outcomes(
     chosen: Sequence[Period],
     figures: list[ConversationFigures],
 ) -> None:
-    each = conversation_periods(flt, chosen)
+    await count_outcomes(session, conversation_periods(flt, chosen), figures)
+
+
+async def count_outcomes(
+    session: AsyncSession, each: Subquery, figures: list[ConversationFigures]
+) -> None:
+    """Count the conversations of ``each`` (rows as :func:`conversation_periods`'s) into
+    ``figures``: with questions, handed over (by the reason of the first ticket), resolved."""
     e = each.c
     query = (
         select(

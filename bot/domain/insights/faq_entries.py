@@ -120,7 +120,7 @@ async def _handoffs(
 
 
 async def faq_entry_figures(
-    session: AsyncSession, flt: InsightsFilter, window: Period
+    session: AsyncSession, flt: InsightsFilter, window: Period, answers: Entries | None = None
 ) -> list[EntryFigures]:
     """The figures of every FAQ entry that answered, or preceded a handoff, in ``window``.
 
@@ -128,12 +128,15 @@ async def faq_entry_figures(
         session: a session on the application database (only read).
         flt: the conversations to count (its agent does not apply: these are the bot's answers).
         window: the report's whole range.
+        answers: the entries' answers, choices and verdicts, when already counted (from the
+            roll-up, :func:`bot.domain.insights.rolled.rolled_entries`); else counted here.
 
     Returns:
         One :class:`EntryFigures` per entry, the most answered first (then by id).
     """
-    entries: dict[str, EntryFigures] = {}
-    await _answers(session, flt, window, entries)
-    await _verdicts(session, flt, window, entries)
+    entries: Entries = answers if answers is not None else {}
+    if answers is None:
+        await _answers(session, flt, window, entries)
+        await _verdicts(session, flt, window, entries)
     await _handoffs(session, flt, window, entries)
     return sorted(entries.values(), key=lambda e: (-e.answered, e.entry_id))

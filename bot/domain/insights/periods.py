@@ -90,3 +90,19 @@ def period_of(
 
     outside = or_(column.is_(None), column < chosen[0].start, column >= chosen[-1].end)
     return case((outside, null()), else_=tree(0, len(chosen)))
+
+
+def day_period_of(
+    column: SQLColumnExpression[Any], chosen: Sequence[Period]
+) -> ColumnElement[int | None]:
+    """SQL: the index in ``chosen`` (contiguous, in order) of the period a calendar day
+    ``column`` (a roll-up's ``day``) falls in; NULL outside them all."""
+
+    def tree(low: int, high: int) -> ColumnElement[Any]:
+        if high - low == 1:
+            return literal_column(str(low), Integer)
+        middle = (low + high) // 2
+        return case((column < chosen[middle].first, tree(low, middle)), else_=tree(middle, high))
+
+    outside = or_(column < chosen[0].first, column > chosen[-1].last)
+    return case((outside, null()), else_=tree(0, len(chosen)))

@@ -17,9 +17,11 @@ JSON-ready document (a stable contract: keys are added, never renamed):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +30,24 @@ from bot.domain.insights.faq_entries import faq_entry_figures
 from bot.domain.insights.filters import InsightsFilter
 from bot.domain.insights.periods import Period, periods, whole
 from bot.domain.insights.questions import QuestionFigures, question_figures
+from bot.domain.insights.rolled import rolled_entries, rolled_figures
 from bot.domain.insights.tickets import Durations, TicketFigures, ticket_figures, waiting_now
 from bot.settings.hours import BusinessHours
+from bot.store.rollup import rollup_zone
+
+log = logging.getLogger(__name__)
+
+
+async def _rollup_is_in(session: AsyncSession, zone: ZoneInfo) -> bool:
+    built = await rollup_zone(session)
+    if built is not None and built.key != zone.key:
+        log.warning(
+            "the insights roll-up is in %s, not BUSINESS_TIMEZONE %s: counting from the raw "
+            "rows until `python -m bot insights rebuild`",
+            built.key,
+            zone.key,
+        )
+    return built is not None and built.key == zone.key
 
 
 def conversation_part(c: ConversationFigures) -> dict[str, Any]:
@@ -81,13 +99,20 @@ def ticket_part(t: TicketFigures) -> dict[str, Any]:
 
 
 async def _figures(
-    session: AsyncSession, flt: InsightsFilter, chosen: list[Period], hours: BusinessHours
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The figures of each period in ``chosen``, and the agents' over them all."""
-    conversations = await conversation_figures(session, flt, chosen)
-    questions = await question_figures(session, flt, chosen)
-    tickets, agents = await ticket_figures(session, flt, chosen, hours)
-    rows = [
+    session: AsyncSession,
+    flt: InsightsFilter,
+    chosen: list[Period],
+    tickets: list[TicketFigures],
+    rolled: bool,
+) -> list[dict[str, Any]]:
+    """The figures of each period in ``chosen``, whose ticket figures are ``tickets``;
+    ``rolled``: the conversation and question figures from the roll-up."""
+    if rolled:
+        conversations, questions = await rolled_figures(session, flt, chosen)
+    else:
+        conversations = await conversation_figures(session, flt, chosen)
+        questions = await question_figures(session, flt, chosen)
+    return [
         {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
@@ -97,11 +122,6 @@ async def _figures(
         }
         for period, c, q, t in zip(chosen, conversations, questions, tickets, strict=True)
     ]
-    agent_rows = [
-        {"id": a.agent_id, "username": a.username, "name": a.name, **ticket_part(a.figures)}
-        for a in agents
-    ]
-    return rows, agent_rows
 
 
 async def insights(
@@ -109,6 +129,7 @@ async def insights(
     flt: InsightsFilter,
     hours: BusinessHours,
     now: datetime | None = None,
+    rollup: bool = True,
 ) -> dict[str, Any]:
     """Every figure of the report ``flt`` asks for (see the module's docstring).
 
@@ -117,15 +138,23 @@ async def insights(
         flt: dates, grouping and filters.
         hours: business hours; their time zone (``BUSINESS_TIMEZONE``) sets the calendar.
         now: the instant of the ``waiting_now`` figures (default: now).
+        rollup: read the conversation, question and FAQ entry figures from the roll-up
+            (:mod:`bot.store.rollup`) when its days are in ``hours``' time zone; ``False``,
+            or a roll-up in another zone: count them from the raw rows (the same figures,
+            slower).
 
     Returns:
         The report as a JSON-ready dict.
     """
     zone = hours.timezone
+    rolled = rollup and await _rollup_is_in(session, zone)
     everything = whole(flt, zone)
-    (total,), agents = await _figures(session, flt, [everything], hours)
-    series = (await _figures(session, flt, periods(flt, zone), hours))[0] if flt.group else []
-    entries = await faq_entry_figures(session, flt, everything)
+    chosen = periods(flt, zone)  # the whole range when not grouped
+    tickets, all_tickets, agents = await ticket_figures(session, flt, chosen, hours)
+    (total,) = await _figures(session, flt, [everything], [all_tickets], rolled)
+    series = await _figures(session, flt, chosen, tickets, rolled) if flt.group else []
+    answers = await rolled_entries(session, flt, everything) if rolled else None
+    entries = await faq_entry_figures(session, flt, everything, answers)
     waiting = await waiting_now(session, flt, hours, now or datetime.now(UTC))
     return {
         "from": flt.start.isoformat(),
@@ -138,7 +167,10 @@ async def insights(
         "agent": flt.agent_id,
         **{key: value for key, value in total.items() if key not in ("from", "to")},
         "series": series,
-        "agents": agents,
+        "agents": [
+            {"id": a.agent_id, "username": a.username, "name": a.name, **ticket_part(a.figures)}
+            for a in agents
+        ],
         "faq_entries": [asdict(entry) for entry in entries],
         "waiting_now": asdict(waiting),
     }

@@ -37,14 +37,35 @@ from sqlalchemy import (
 
 from bot.domain.insights.filters import InsightsFilter, in_scope
 from bot.domain.insights.periods import Period
-from bot.store.models import Direction, Interaction, Ticket
+from bot.store.models import Interaction, Ticket
+from bot.store.rollup import (
+    ACCOUNT_EVENTS,
+    ANSWER,
+    CHOSEN_IN_CLARIFICATION,
+    CLARIFY,
+    CUSTOMER,
+    HELPFUL,
+    NOT_FOUND,
+    NOT_HELPFUL,
+    VERDICTS,
+)
 
-ACCOUNT_EVENTS = ("subscribe", "unsubscribe")
-ANSWER, CLARIFY, NOT_FOUND = "answer", "clarify", "escalate"
-CHOSEN_IN_CLARIFICATION = "choose_faq"
-HELPFUL, NOT_HELPFUL = "helpful", "not_helpful"
-VERDICTS = (HELPFUL, NOT_HELPFUL)
-CUSTOMER = Direction.CUSTOMER.value
+__all__ = [
+    "ACCOUNT_EVENTS",
+    "ANSWER",
+    "CHOSEN_IN_CLARIFICATION",
+    "CLARIFY",
+    "CUSTOMER",
+    "HELPFUL",
+    "NOT_FOUND",
+    "NOT_HELPFUL",
+    "ONE",
+    "VERDICTS",
+    "ZERO",
+    "customer_messages",
+    "rated_answers",
+    "tickets_opened",
+]
 ONE = literal_column("1", Integer)
 ZERO = literal_column("0", Integer)
 

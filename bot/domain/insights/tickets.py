@@ -94,6 +94,20 @@ class TicketFigures:
     ratings_asked: int = 0
     ratings: list[int] = field(default_factory=list)
 
+    @classmethod
+    def combined(cls, parts: Sequence[TicketFigures]) -> TicketFigures:
+        """The figures of the tickets of all ``parts`` together (each ticket in one part)."""
+        total = cls()
+        for part in parts:
+            for reason, count in part.by_reason.items():
+                total.by_reason[reason] = total.by_reason.get(reason, 0) + count
+            for name, value in vars(part).items():
+                if isinstance(value, int):
+                    setattr(total, name, getattr(total, name) + value)
+                elif isinstance(value, list):
+                    getattr(total, name).extend(value)
+        return total
+
     @property
     def satisfaction_average(self) -> float | None:
         return round(statistics.fmean(self.ratings), 2) if self.ratings else None
@@ -181,8 +195,8 @@ class AgentFigures:
 
 async def ticket_figures(
     session: AsyncSession, flt: InsightsFilter, chosen: Sequence[Period], hours: BusinessHours
-) -> tuple[list[TicketFigures], list[AgentFigures]]:
-    """The ticket figures of each period in ``chosen``, and per agent over them all.
+) -> tuple[list[TicketFigures], TicketFigures, list[AgentFigures]]:
+    """The ticket figures of each period in ``chosen``, over them all, and per agent.
 
     Args:
         session: a session on the application database (only read).
@@ -191,7 +205,8 @@ async def ticket_figures(
         hours: business hours, for the times counted in business hours only.
 
     Returns:
-        One :class:`TicketFigures` per period, in the same order; and one :class:`AgentFigures`
+        One :class:`TicketFigures` per period, in the same order; those of all the periods
+        together (a ticket belongs to one period: they add up); and one :class:`AgentFigures`
         per agent with tickets, by name.
     """
     figures = [TicketFigures() for _ in chosen]
@@ -207,7 +222,11 @@ async def ticket_figures(
             select(Agent.id, Agent.username, Agent.display_name).where(Agent.id.in_(by_agent))
         )
         agents = [AgentFigures(i, user, name, by_agent[i]) for i, user, name in named]
-    return figures, sorted(agents, key=lambda a: (a.name, a.agent_id))
+    return (
+        figures,
+        TicketFigures.combined(figures),
+        sorted(agents, key=lambda a: (a.name, a.agent_id)),
+    )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from bot.domain.mail.inbound import ParsedMail
 from bot.domain.mail.threads import conversation_of_token
 from bot.domain.redaction import redact
 from bot.domain.tickets import open_ticket
+from bot.store import rollup
 from bot.store.models import (
     Customer,
     Direction,
@@ -147,6 +148,7 @@ async def store_reply(
         return None
     conversation.last_message_at = max(conversation.last_message_at, now)
     customer.last_seen = max(customer.last_seen or now, now)
+    await rollup.refresh(session, conversation.id, [now])  # a customer message of that day
     # As a chat message after the ticket was resolved reaches the bot, which hands what it
     # cannot answer to people in a new ticket: an e-mailed answer, which no bot reads, does so
     # at once (the resolved ticket stays resolved; the new one shows the whole conversation).
