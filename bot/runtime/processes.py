@@ -33,6 +33,10 @@ WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
 ACTION_SERVER_AUTH = {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}
 
 
+# How long a server may take to stop after SIGTERM before it is killed.
+STOP_SECONDS = 20.0
+
+
 class ProcessFailed(RuntimeError):
     """A process exited or did not become ready; the message ends with its log's tail."""
 
@@ -124,7 +128,7 @@ class ManagedProcess:
         if self.process is not None:
             _signal_group(self.process.pid, signal.SIGKILL)
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def stop(self, timeout: float = STOP_SECONDS) -> int | None:
         """SIGTERM the process group, then SIGKILL what is left after ``timeout`` (and what
         outlived the main process in its group)."""
         if self.process is None:
