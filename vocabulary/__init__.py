@@ -51,6 +51,7 @@ class MetadataKey(str, Enum):
     ORIGIN = "origin"  # set by the server, never by the client
     AGENT_NAME = "agent_name"  # on a bot message: the agent who wrote it
     OUTBOX_ID = "outbox_id"  # on a bot message: the console's outbox row it delivers
+    MAIL_ADDRESS_ASKED = "mail_address_asked"  # on a bot message: it asks for an e-mail address
 
 
 # Languages the FAQ is searched in.

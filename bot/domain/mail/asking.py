@@ -37,9 +37,10 @@ from bot.domain.handoff import Promise
 from bot.domain.mail.addresses import InvalidAddress, normalise_address
 from bot.domain.mail.consent import consented_address, record_consent
 from bot.store.models import Customer, Identity, IdentityKind
+from vocabulary import MetadataKey
 
 # The metadata key of the bot's question for an address (in the bot event Rasa stores).
-ASKED = "mail_address_asked"
+ASKED = MetadataKey.MAIL_ADDRESS_ASKED.value
 CHAT_SOURCE, SHOP_SOURCE = "chat", "shop"
 MAX_ANSWER_CHARS = 500  # longer messages are no answer to the question
 # Something shaped like an address inside a sentence ("我的邮箱是ann@example.com。").
