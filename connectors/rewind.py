@@ -6,6 +6,8 @@ from typing import Any
 
 from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted, UserUttered
 
+from vocabulary import MetadataKey
+
 
 async def undo_failed_turn(agent: Any, sender_id: str, message_id: str) -> bool:
     """Rewind the turn of the message ``message_id`` in its tracker when it is still the
@@ -13,7 +15,9 @@ async def undo_failed_turn(agent: Any, sender_id: str, message_id: str) -> bool:
     message sent again is handled as the first try. True when the turn was undone.
 
     Rasa's ``UserUtteranceReverted`` leaves the events in the tracker store and the event
-    stream, but Rasa's dialogue state no longer counts them.
+    stream, but Rasa's dialogue state no longer counts them. Its metadata names the undone
+    message and its timestamp, so that the profile keeps only the copy sent again (Rasa's own
+    rewinds, such as the core fallback's, carry none: their message stays).
     """
     tracker_store = getattr(agent, "tracker_store", None)
     lock_store = getattr(agent, "lock_store", None)
@@ -30,6 +34,10 @@ async def undo_failed_turn(agent: Any, sender_id: str, message_id: str) -> bool:
         turn = events[starts[-1] :]
         if not any(isinstance(e, ActionExecuted) and e.action_name in custom for e in turn):
             return False
-        tracker.update(UserUtteranceReverted())
+        undone = {
+            MetadataKey.UNDONE_MESSAGE_ID.value: message_id,
+            MetadataKey.UNDONE_AT.value: turn[0].timestamp,
+        }
+        tracker.update(UserUtteranceReverted(metadata=undone))
         await tracker_store.save(tracker)
     return True

@@ -52,6 +52,10 @@ class MetadataKey(str, Enum):
     AGENT_NAME = "agent_name"  # on a bot message: the agent who wrote it
     OUTBOX_ID = "outbox_id"  # on a bot message: the console's outbox row it delivers
     MAIL_ADDRESS_ASKED = "mail_address_asked"  # on a bot message: it asks for an e-mail address
+    # On a rewind: the turn a channel undid because the action server failed during it, and
+    # the undone message's timestamp (it is sent again: the first copy is not the customer's).
+    UNDONE_MESSAGE_ID = "undone_message_id"
+    UNDONE_AT = "undone_at"
 
 
 # Languages the FAQ is searched in.

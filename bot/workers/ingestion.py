@@ -22,6 +22,10 @@ What becomes of an event:
   written on the current turn (the customer's last message and the replies after it);
   ``faq_feedback``: the feedback on the last answer; ``language``: the turn's and the customer's
   reply locale (``en``, ``zh``, ``zh-TW``, ``zh-HK``: a returning customer is answered in it);
+- ``rewind`` naming a message a channel undid (``undone_message_id`` and ``undone_at`` in its
+  metadata: the action server failed during its turn, and the message is sent again): that
+  first copy leaves the customer's timeline, so the message is there once; Rasa's own rewinds
+  (the core fallback's) name none, and their message stays;
 - anything else (actions, featurisation, session starts): nothing.
 """
 
@@ -37,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.customers import resolve_conversation
@@ -164,12 +168,14 @@ class Ingestor:
             InvalidEvent: a message or slot without a usable sender id, or nested too deep.
         """
         kind = event.get("event")
-        if kind not in (*MESSAGE_EVENTS, "slot"):
+        if kind not in (*MESSAGE_EVENTS, "slot", "rewind"):
             return False
         clean = clean_value(event)  # first: it bounds the nesting that event_key walks
         sender = clean_sender(sender_id)
         if kind in MESSAGE_EVENTS:
             return await self._message(session, sender, clean, event_key(sender_id, event))
+        if kind == "rewind":
+            return await self._undone(session, sender, _mapping(clean.get("metadata")))
         if clean.get("name") == "handoff_ticket" and (ticket := _ticket_id(clean.get("value"))):
             self.changes.handoffs[ticket] = await session.scalar(
                 select(Ticket.assigned_agent_id).where(Ticket.id == ticket)
@@ -219,6 +225,37 @@ class Ingestor:
         await session.flush()
         if is_user:
             await rollup.refresh(session, conversation.id, [when])
+        return True
+
+    async def _undone(
+        self, session: AsyncSession, sender_id: str, metadata: Mapping[str, Any]
+    ) -> bool:
+        """Remove the first copy of a message a channel undid and sends again."""
+        if not metadata.get(MetadataKey.UNDONE_MESSAGE_ID):
+            return False  # Rasa's own rewind: the message was the customer's all the same
+        when = metadata.get(MetadataKey.UNDONE_AT)
+        if not isinstance(when, int | float):
+            return False
+        at = _timestamp({"timestamp": when})
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.sender_id == sender_id)
+        )
+        if conversation is None:
+            return False
+        first_copy = (
+            await session.scalars(
+                select(Interaction.id).where(
+                    Interaction.conversation_id == conversation.id,
+                    Interaction.direction == Direction.CUSTOMER.value,
+                    Interaction.timestamp == at,
+                )
+            )
+        ).all()
+        if not first_copy:
+            return False
+        await session.execute(delete(Interaction).where(Interaction.id.in_(first_copy)))
+        self.changes.conversations.add(sender_id)
+        await rollup.refresh(session, conversation.id, [at])
         return True
 
     async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping[str, Any]) -> bool:

@@ -475,3 +475,25 @@ async def test_a_handed_over_ticket_is_announced_with_the_agent_it_went_to(sessi
     await worker.drain_once()
 
     assert announced[0].handoffs == {ids[0]: ids[2], ids[1]: None}
+
+
+async def test_a_message_a_channel_undid_and_sent_again_is_in_the_timeline_once(sessions):
+    """The action server failed during the first turn: the channel rewound it (naming the
+    message) and ran the message again. Rasa's own rewind (the core fallback) names none: that
+    customer's message stays."""
+    first = user("where is my parcel?")
+    undone = {"undone_message_id": first["message_id"], "undone_at": first["timestamp"]}
+    events = [
+        user("hello"),
+        bot("Hi!"),
+        first,
+        {"event": "action", "timestamp": next(_clock), "name": "action_begin_turn"},
+        {"event": "rewind", "timestamp": next(_clock), "metadata": undone},
+        *answered_turn("where is my parcel?"),
+        user("hmm"),
+        {"event": "rewind", "timestamp": next(_clock)},  # Rasa's core fallback
+    ]
+    await publish(sessions, "web-undo", events)
+    await drain(sessions)
+    texts = [i["text"] for i in (await timeline(sessions, "web-undo"))["interactions"]]
+    assert texts == ["hello", "Hi!", "where is my parcel?", "answer to where is my parcel?", "hmm"]
