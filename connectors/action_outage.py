@@ -26,8 +26,10 @@ from connectors.gate import reply_for
 if TYPE_CHECKING:
     from rasa.utils.endpoints import EndpointConfig
 
-# The action server's /health: how long an answer may take, and how long one is believed.
-PROBE_TIMEOUT = 2.0
+# The action server's /health: how long an answer may take, and how long one is believed. A
+# busy action server on two loaded cores took over 2 s to answer (CI: four conversations while
+# the web service restarted), and REST callers were told to retry for nothing; hung is longer.
+PROBE_TIMEOUT = 5.0
 PROBE_TTL = 0.5
 # How long a widget or WeChat turn waits for the action server to come back, and how often it
 # looks (the supervisor restarts a crashed one in about 10 s; a model load can take longer).
