@@ -154,11 +154,14 @@ def test_the_api_refuses_strangers(assistant: Assistant):
 
 def test_an_agents_answer_added_to_the_faq_is_then_the_bots(assistant: Assistant, console: Console):
     question = "Can I pay with seashells?"
-    sender = f"learn-{uuid.uuid4().hex[:8]}"
-    assert texts(assistant.send(question, sender))[0].startswith("Sorry, I couldn't find")
-    assert texts(assistant.send("yes", sender))[0].startswith("I've passed this to our team")
-    ticket_id = int(assistant.tracker(sender)["slots"]["handoff_ticket"])
     answer = "We take cards, Alipay and WeChat Pay, but no seashells."
+    sender = f"learn-{uuid.uuid4().hex[:8]}"
+    # Not found, or a "did you mean" among entries earlier modules taught the shared stack's
+    # FAQ (CI: an accepted gap group made it one): either way not the answer, and a person helps.
+    assert answer not in texts(assistant.send(question, sender))
+    opened = texts(assistant.send("I want to talk to a human", sender))
+    assert opened[0].startswith("I've passed this to our team")
+    ticket_id = int(assistant.tracker(sender)["slots"]["handoff_ticket"])
     console.call("POST", f"/api/tickets/{ticket_id}/reply", {"text": answer})
 
     added = console.call(
