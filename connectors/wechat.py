@@ -128,12 +128,12 @@ class WeChatInput(InputChannel):
             async def tell(text: str) -> None:
                 said.append({"text": text})
 
-            # One answer per callback (later ones through the customer-service API): no
-            # "one moment" while the action server is away, the answer once it is back.
             async def undo(message_id: str) -> bool:
                 return await undo_failed_turn(agent, message.sender_id, message_id)
 
             agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+            # One answer per callback (later ones through the customer-service API): no
+            # "one moment" while the action server is away, the answer once it is back.
             await run_held(
                 getattr(agent, "action_endpoint", None),
                 self.actions,
