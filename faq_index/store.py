@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,9 +206,15 @@ def build_index(
             _write_version(
                 staging, version, entries, variants, embedder, ann_threshold, onnx_cache_dir
             )
-            if target.exists():
+            if force and target.exists():
                 shutil.rmtree(target)
-            os.rename(staging, target)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                # Another process sharing the directory built this version meanwhile: keep
+                # theirs (a searcher may be loading it) and drop ours.
+                if not (target / "meta.json").is_file():
+                    raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         built = True
@@ -254,7 +261,8 @@ def _write_version(
 
 
 def _publish(index_dir: Path, version: str) -> None:
-    pending = index_dir / f".CURRENT.{os.getpid()}"
+    # A name of its own: processes sharing the directory may have the same PID (containers).
+    pending = index_dir / f".CURRENT.{uuid.uuid4().hex}"
     pending.write_text(version + "\n", encoding="utf-8")
     os.replace(pending, index_dir / "CURRENT")
     log.info("published FAQ index version %s in %s", version, index_dir)

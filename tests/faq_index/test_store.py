@@ -53,3 +53,52 @@ def test_large_indexes_switch_to_hnsw(tmp_path, faq_dir, embedder):
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(IndexNotFoundError, match="python -m faq_index build"):
         load_index(tmp_path)
+
+
+# Several servers share one index directory (web services that rebuild it after "Add to FAQ",
+# action servers that reload it); in containers they often all have PID 1.
+
+
+def test_two_processes_publishing_at_once_both_succeed(tmp_path, faq_dir, embedder, monkeypatch):
+    import faq_index.store as store
+
+    entries = load_sources([faq_dir])
+    index_dir = tmp_path / "index"
+    first = build_index(entries[:2], index_dir, embedder=embedder)
+    replace, interrupted = store.os.replace, []
+
+    def another_publisher_in_between(source, target):
+        if not interrupted:  # another server, same PID, publishes between our write and move
+            interrupted.append(True)
+            store._publish(index_dir, first.version)
+        replace(source, target)
+
+    monkeypatch.setattr(store.os, "replace", another_publisher_in_between)
+    second = build_index(entries, index_dir, embedder=embedder)
+    assert current_version(index_dir) == second.version
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".CURRENT")]
+
+
+def test_a_concurrent_build_of_the_same_version_is_kept_not_deleted(
+    tmp_path, faq_dir, embedder, monkeypatch
+):
+    import faq_index.store as store
+
+    entries = load_sources([faq_dir])
+    index_dir = tmp_path / "index"
+    write, raced = store._write_version, []
+
+    def another_server_finishes_first(staging, version, *args):
+        write(staging, version, *args)
+        if not raced:  # meanwhile another server built and published the same version
+            raced.append(True)
+            target = index_dir / "versions" / version
+            target.mkdir()
+            write(target, version, *args)
+            (target / "theirs").write_text("a searcher may be loading this", encoding="utf-8")
+
+    monkeypatch.setattr(store, "_write_version", another_server_finishes_first)
+    result = build_index(entries, index_dir, embedder=embedder)
+    assert (result.path / "theirs").is_file()  # not deleted under a searcher's feet
+    assert load_index(index_dir).entries == entries
+    assert not [p for p in (index_dir / "versions").iterdir() if p.name.startswith(".build")]
