@@ -55,6 +55,7 @@ from bot.web.keys import (
     SESSIONS,
     SETTINGS,
 )
+from bot.web.rate_limit import RATE_LIMITS, RateLimits
 from bot.workers.deadletters import count_dead_letters
 from bot.workers.delivery import OutboxDelivery
 from bot.workers.health import assess, figures
@@ -262,6 +263,10 @@ async def _close_faq(app: web.Application) -> None:
     app[FAQ].close()
 
 
+async def _close_rate_limits(app: web.Application) -> None:
+    await app[RATE_LIMITS].close()
+
+
 def create_app(settings: Settings) -> web.Application:
     """The web service for ``settings``; behind ``TRUSTED_PROXIES`` every handler sees the
     client's address as ``request.remote`` (see :mod:`bot.web.client_address`)."""
@@ -280,6 +285,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_delivery)
     app.cleanup_ctx.append(_mail)
     app.on_cleanup.append(_close_faq)
+    # With REDIS_URL, the widget's rate limits hold across the web services behind the balancer.
+    app[RATE_LIMITS] = RateLimits(settings.wechat.redis_url.get_secret_value())
+    app.on_cleanup.append(_close_rate_limits)
     app.router.add_get("/health", health)
     widget.add_routes(app)
     app[CONSOLE_APP] = create_console_app()

@@ -31,7 +31,7 @@ from bot.domain.transcripts import ConversationOfAnother, transcript
 from bot.store.models import Customer
 from bot.web.inputs import BadInput
 from bot.web.keys import SESSIONS, SETTINGS
-from bot.web.rate_limit import RateLimiter
+from bot.web.rate_limit import RATE_LIMITS, RateLimiter
 from bot.web.widget.public import json_body, json_preflight, limit, open_to_pages, refused
 from connectors.widget_session import valid_secret, widget_sender_id
 from vocabulary import MetadataKey
@@ -44,7 +44,7 @@ RATE_LIMIT = 10  # forms per address and minute
 CHANNEL = "socketio"  # the widget's conversations are on Rasa's socket.io channel
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 SIGNATURE = (MetadataKey.CUSTOMER_ID.value, MetadataKey.CUSTOMER_HASH.value)
-LIMITER = web.AppKey("widget_contact_rate_limiter", RateLimiter)
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("widget_contact_rate_limiter")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ async def contact(request: web.Request) -> web.Response:
         HTTPForbidden: a signed-in customer's conversation without their signature.
         HTTPTooManyRequests: more than :data:`RATE_LIMIT` forms a minute from the address.
     """
-    limit(request, request.app[LIMITER])
+    await limit(request, request.app[LIMITER])
     body = await json_body(request, MAX_CONTACT_BODY_BYTES)
     secret = body.get("session_id")
     if not isinstance(secret, str) or not valid_secret(secret):
@@ -120,6 +120,6 @@ async def contact(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(RATE_LIMIT, 60.0)
+    app[LIMITER] = app[RATE_LIMITS].limiter("widget-contact", RATE_LIMIT, 60.0)
     app.router.add_post(CONTACT_PATH, contact)
     app.router.add_route("OPTIONS", CONTACT_PATH, json_preflight)

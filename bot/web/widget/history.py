@@ -21,7 +21,7 @@ from bot.domain.identity import verify
 from bot.domain.transcripts import ConversationOfAnother, transcript
 from bot.store.models import Direction, Interaction
 from bot.web.keys import SESSIONS, SETTINGS
-from bot.web.rate_limit import RateLimiter
+from bot.web.rate_limit import RATE_LIMITS, RateLimiter
 from bot.web.widget.public import json_body, json_preflight, limit, open_to_pages, refused
 from connectors.widget_session import valid_secret, widget_sender_id
 
@@ -36,13 +36,13 @@ MAX_HISTORY_BODY_BYTES = 4096
 # Names that must never be in a history URL: each is a secret, or identifies whose it is.
 URL_SECRETS = ("session_id", "customer_id", "customer_hash")
 
-LIMITER = web.AppKey("widget_rate_limiter", RateLimiter)
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("widget_rate_limiter")
 
 
 async def history_in_url(request: web.Request) -> web.Response:
     """GET /api/widget/history: refused. The secret would be in the URL, so in the browser's
     history and in proxies' logs; the widget POSTs it (see :func:`history`)."""
-    limit(request, request.app[LIMITER])
+    await limit(request, request.app[LIMITER])
     raise refused(
         web.HTTPBadRequest,
         "the session secret must not be in the URL: POST /api/widget/history with the JSON "
@@ -60,7 +60,7 @@ async def history(request: web.Request) -> web.Response:
         HTTPForbidden: a signed-in customer's conversation without their signature.
         HTTPTooManyRequests: more than :data:`RATE_LIMIT` requests a minute from the address.
     """
-    limit(request, request.app[LIMITER])
+    await limit(request, request.app[LIMITER])
     if any(name in request.query for name in URL_SECRETS):
         raise refused(
             web.HTTPBadRequest, "the session secret and the signature must not be in the URL"
@@ -96,7 +96,7 @@ def _shown(rows: Sequence[Interaction]) -> list[dict[str, Any]]:
 
 
 def add_routes(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
+    app[LIMITER] = app[RATE_LIMITS].limiter("widget-history", RATE_LIMIT, RATE_WINDOW_SECONDS)
     app.router.add_post(HISTORY_PATH, history)
     app.router.add_get(HISTORY_PATH, history_in_url)
     app.router.add_route("OPTIONS", HISTORY_PATH, json_preflight)

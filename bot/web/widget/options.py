@@ -20,7 +20,7 @@ from opencc import OpenCC
 from bot.domain.handoff import Promise, promise
 from bot.settings import Settings
 from bot.web.keys import SESSIONS, SETTINGS
-from bot.web.rate_limit import RateLimiter
+from bot.web.rate_limit import RATE_LIMITS, RateLimiter
 from bot.web.widget.public import limit, open_to_pages
 from vocabulary import locale_from_tag
 
@@ -29,7 +29,7 @@ RATE_LIMIT = 60  # per address and minute: one per page view, and the open panel
 AGENTS = {Promise.SOON: "online", Promise.LATER: "offline", Promise.CLOSED: "closed"}
 # OpenCC's conversions of the Simplified greeting, as the widget's own texts are made.
 TRADITIONAL = {"zh-TW": "s2twp", "zh-HK": "s2hk"}
-LIMITER = web.AppKey("widget_options_rate_limiter", RateLimiter)
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("widget_options_rate_limiter")
 
 
 @cache
@@ -57,7 +57,7 @@ async def options(request: web.Request) -> web.Response:
     Raises:
         HTTPTooManyRequests: more than :data:`RATE_LIMIT` requests a minute from the address.
     """
-    limit(request, request.app[LIMITER])
+    await limit(request, request.app[LIMITER])
     settings = request.app[SETTINGS]
     locale = locale_from_tag(request.query.get("lang")) or "en"
     async with request.app[SESSIONS]() as session:
@@ -74,5 +74,5 @@ async def options(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(RATE_LIMIT, 60.0)
+    app[LIMITER] = app[RATE_LIMITS].limiter("widget-options", RATE_LIMIT, 60.0)
     app.router.add_get(OPTIONS_PATH, options)

@@ -33,9 +33,10 @@ def refused(status: type[web.HTTPException], message: str, **kwargs: Any) -> web
     return error
 
 
-def limit(request: web.Request, limiter: RateLimiter) -> None:
-    """Raises a 429 when the client's address has used up its requests."""
-    if not limiter.allow(request.remote or "unknown"):
+async def limit(request: web.Request, limiter: RateLimiter) -> None:
+    """Raises a 429 when the client's address has used up its requests (on every web service,
+    with Redis: see :mod:`bot.web.rate_limit`)."""
+    if not await limiter.allow(request.remote or "unknown"):
         raise refused(web.HTTPTooManyRequests, "too many requests")
 
 

@@ -17,14 +17,14 @@ from bot.domain.identity import verify
 from bot.domain.mail.follow_up import seen_in_widget
 from bot.domain.transcripts import ConversationOfAnother
 from bot.web.keys import SESSIONS, SETTINGS
-from bot.web.rate_limit import RateLimiter
+from bot.web.rate_limit import RATE_LIMITS, RateLimiter
 from bot.web.widget.public import json_body, json_preflight, limit, open_to_pages, refused
 from connectors.widget_session import valid_secret, widget_sender_id
 
 SEEN_PATH = "/widget/seen"
 MAX_SEEN_BODY_BYTES = 4096
 RATE_LIMIT = 60  # signals per address and minute (one per agent's reply shown, and per reload)
-LIMITER = web.AppKey("widget_seen_rate_limiter", RateLimiter)
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("widget_seen_rate_limiter")
 
 
 async def seen(request: web.Request) -> web.Response:
@@ -35,7 +35,7 @@ async def seen(request: web.Request) -> web.Response:
         HTTPForbidden: a signed-in customer's conversation without their signature.
         HTTPTooManyRequests: more than :data:`RATE_LIMIT` signals a minute from the address.
     """
-    limit(request, request.app[LIMITER])
+    await limit(request, request.app[LIMITER])
     body = await json_body(request, MAX_SEEN_BODY_BYTES)
     secret = body.get("session_id")
     if not isinstance(secret, str) or not valid_secret(secret):
@@ -50,6 +50,6 @@ async def seen(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(RATE_LIMIT, 60.0)
+    app[LIMITER] = app[RATE_LIMITS].limiter("widget-seen", RATE_LIMIT, 60.0)
     app.router.add_post(SEEN_PATH, seen)
     app.router.add_route("OPTIONS", SEEN_PATH, json_preflight)
