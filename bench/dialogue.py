@@ -42,8 +42,9 @@ from pathlib import Path
 
 from bench import dialogue_data as data
 from bench import dialogue_scoring as scoring
-from bench.dialogue_report import describe_result, report_text, write_section
+from bench.dialogue_report import describe_result, report_text
 from bench.ingestion import newest_model
+from bench.results_file import write_section
 from bot.runtime.chat import send
 from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
 from bot.settings import Settings
@@ -265,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_results:
         test = [r for r in results if r.item.split == "test"]
         text = report_text(test, channels, False, context_lines(args))
-        write_section(RESULTS, text)
+        write_section(RESULTS, "bench/dialogue.py", text)
         print(f"test half written to {os.path.relpath(RESULTS)}")
     return 0
 

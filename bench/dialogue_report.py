@@ -7,14 +7,12 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench import dialogue_scoring as scoring
 from bench.dialogue_channels import agreement
 from bench.dialogue_data import GROUPS, LANGS, SPLITS
 from bench.dialogue_scoring import CATEGORIES, Result
 
-BEGIN, END = "<!-- bench/dialogue.py: begin -->", "<!-- bench/dialogue.py: end -->"
 FAILURE_KINDS_SHOWN = 15
 REPLY_CHARS = 140
 
@@ -220,17 +218,3 @@ def report_text(
     if with_failures:
         parts += ["", failure_kinds_text(results)]
     return "\n".join(parts)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` between this benchmark's markers in ``path`` (replacing what was there),
-    or append it; other benchmarks' sections stay as they are."""
-    section = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        new = head + section + ("\n" + after if after else "")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + section
-    path.write_text(new, encoding="utf-8")

@@ -54,6 +54,7 @@ from bench.methods import (
     RasaSelector,
     Tfidf,
 )
+from bench.results_file import write_section
 from bench.scoring import (
     Escalation,
     Quality,
@@ -475,23 +476,6 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-BEGIN, END = "<!-- bench/retrieval.py: begin -->", "<!-- bench/retrieval.py: end -->"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` between this benchmark's markers in ``path``, keeping the other sections
-    (other benchmarks' results) as they are."""
-    section = f"{BEGIN}\n{text.rstrip()}\n{END}\n\n"
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = (head + section + rest.split(END, 1)[1].lstrip("\n")).rstrip("\n") + "\n"
-    else:
-        new = section + old
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-
-
 def parse_ks(text: str) -> list[int | None]:
     """``1,5,20,all`` -> ``[1, 5, 20, None]`` (``None``: the whole pool)."""
     ks: list[int | None] = []
@@ -576,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out is None:
         progress("quick mode: no report written (pass --out to write one)")
     else:
-        write_section(out, report.text())
+        write_section(out, "bench/retrieval.py", report.text())
         progress(f"report written to {out}")
     return 0
 

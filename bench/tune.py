@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.results_file import write_section
 from bench.tuning import (
     DEFAULT_QUERIES,
     TARGETS,
@@ -194,21 +195,6 @@ def report(searcher: FaqSearcher, observed: list[Observed], choices: dict[str, C
     return "\n".join(lines) + "\n"
 
 
-BEGIN, END = "<!-- bench/tune.py: begin -->", "<!-- bench/tune.py: end -->"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` between this script's markers in ``path``, other sections untouched."""
-    section = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + section + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(new, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.tune", description=__doc__.split("\n")[0]
@@ -251,7 +237,7 @@ def main() -> int:
             print(f"  {name}: {value:.3f} (configured: {choice.configured[name]:.3f})")
     text = report(searcher, observed, choices)
     if args.write_results:
-        write_section(REPO / "bench" / "RESULTS.md", text)
+        write_section(REPO / "bench" / "RESULTS.md", "bench/tune.py", text)
     else:
         print()
         print(text)

@@ -11,7 +11,7 @@ import pytest
 
 from bench import dialogue_data as data
 from bench import dialogue_scoring as scoring
-from bench.dialogue_report import BEGIN, END, markdown_table, summarise, write_section
+from bench.dialogue_report import markdown_table, summarise
 from faq_index.sources import load_sources
 
 REPO = Path(__file__).resolve().parents[2]
@@ -356,16 +356,6 @@ def test_channel_subset_mixes_groups_and_leaves_out_start_payloads(items):
     assert "start" not in {i.group for i in subset}
     assert len({i.group for i in subset}) == len(data.GROUPS) - 1
     assert {"en", "zh", "zh-TW", "zh-HK"} <= {i.lang for i in subset}
-
-
-def test_the_results_section_is_replaced_or_appended(tmp_path):
-    path = tmp_path / "RESULTS.md"
-    path.write_text("# other\n", encoding="utf-8")
-    write_section(path, "first")
-    assert path.read_text(encoding="utf-8") == f"# other\n\n{BEGIN}\nfirst\n{END}\n"
-    path.write_text(path.read_text(encoding="utf-8") + "\n## after\n", encoding="utf-8")
-    write_section(path, "second")
-    assert path.read_text(encoding="utf-8") == f"# other\n\n{BEGIN}\nsecond\n{END}\n\n## after\n"
 
 
 def test_a_failure_whose_context_was_not_reached_says_so():

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.load import CustomerRun, Turn, check_stored, question_pool
-from bench.results_file import write_section
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Conversation, Customer, Direction, Interaction
 from tests.support.databases import copy_sqlite
@@ -82,15 +81,3 @@ def test_the_questions_are_the_faqs_own_and_never_ask_for_a_person():
     assert len(pool) == len(set(pool)) > 100
     assert "How do I create an account?" in pool and "怎么注册账号？" in pool
     assert not any("human" in text.lower() or "人工" in text for text in pool)
-
-
-def test_a_section_is_replaced_in_place_and_the_others_are_kept(tmp_path):
-    path = tmp_path / "RESULTS.md"
-    path.write_text("# Results\n\nby hand\n", encoding="utf-8")
-    write_section(path, "bench/a.py", "## A\nfirst")
-    write_section(path, "bench/b.py", "## B")
-    write_section(path, "bench/a.py", "## A\nsecond")
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith("# Results\n\nby hand\n")
-    assert "second" in text and "first" not in text and "## B" in text
-    assert text.index("## A") < text.index("## B")
