@@ -13,7 +13,10 @@ slowest run in seconds.
 With ``--before REVISION`` the database is first migrated to that revision only and measured,
 then migrated to the newest and measured again (same rows): the effect of the migrations after
 REVISION. ``--reuse URL`` measures a database a ``--keep`` run filled (same shape arguments),
-after migrating it to the newest revision: the effect of a code change on the same rows.
+after migrating it to the newest revision: the effect of a code change on the same rows. With
+both, the kept database is measured first as it stands (``REVISION`` names the revision it is
+at, for the record; the report reads the day roll-up of 0012, not the ticket facts of 0013),
+then migrated and measured again: e.g. a database kept at 0012, before and after 0013.
 
     .venv/bin/python -m bench.insights_scale --database postgresql --interactions 1000000 \\
         --days 90 [--before 0008] [--runs 5] [--keep] [--json]
@@ -42,11 +45,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bench.insights_dataset import Dataset, Shape, chunks, generate
 from bot.domain.insights import InsightsFilter, insights
 from bot.domain.insights.filters import ChannelGroup, Grouping
+from bot.domain.insights.ticket_facts import facts_hours, rebuild_insights
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 from bot.store.models import Agent, Conversation, Customer, Interaction, OutboxMessage, Ticket
 from bot.store.rollup import rollup_zone
-from bot.store.rollup_rebuild import rebuild_async
 from testkit.postgres import admin_connection, postgres_database_url
 
 END = date(2026, 11, 29)  # a fixed last day: the same command gives the same rows
@@ -151,31 +154,35 @@ async def time_case(
     shape: Shape,
     runs: int,
     rollup: bool = True,
+    facts: bool = True,
 ) -> list[float]:
     """Seconds of each of ``runs`` runs of ``case`` (after one warm-up run); ``rollup``: let
-    the report read the roll-up (not before migration 0012 made it)."""
+    the report read the roll-up (not before migration 0012 made it); ``facts``: and the ticket
+    facts (not before migration 0013)."""
     seconds = []
     for run in range(runs + 1):
         started = time.perf_counter()
         async with sessions() as session:
             for flt in case.reports:
-                await insights(session, flt, shape.hours, now=shape.end_instant, rollup=rollup)
+                await insights(
+                    session, flt, shape.hours, shape.end_instant, rollup, ticket_facts=facts
+                )
         if run:
             seconds.append(time.perf_counter() - started)
     return seconds
 
 
 async def measure(
-    url: str, shape: Shape, runs: int, rollup: bool = True
+    url: str, shape: Shape, runs: int, rollup: bool = True, facts: bool = True
 ) -> dict[str, dict[str, float]]:
-    """Median and max seconds of every case on the database at ``url`` (``rollup``: see
-    :func:`time_case`)."""
+    """Median and max seconds of every case on the database at ``url`` (``rollup``,
+    ``facts``: see :func:`time_case`)."""
     engine = create_engine(url)
     try:
         sessions = session_factory(engine)
         found = {}
         for case in cases(shape):
-            seconds = await time_case(sessions, case, shape, runs, rollup)
+            seconds = await time_case(sessions, case, shape, runs, rollup, facts)
             found[case.name] = {
                 "median": round(statistics.median(seconds), 3),
                 "max": round(max(seconds), 3),
@@ -222,16 +229,17 @@ async def _populate(url: str, shape: Shape, revision: str) -> dict[str, Any]:
 
 
 async def rebuild_rollup(engine: AsyncEngine, shape: Shape) -> None:
-    """The insights roll-up recounted from the rows (:func:`bot.store.rollup.rebuild`)."""
+    """The insights roll-up and ticket facts recounted from the rows
+    (:func:`bot.domain.insights.ticket_facts.rebuild_insights`)."""
     async with session_factory(engine)() as session, session.begin():
-        await rebuild_async(session, shape.timezone)
+        await rebuild_insights(session, shape.hours)
     await analyze(engine)
 
 
 async def _upgrade(url: str, shape: Shape) -> float:
-    """Migrate to the newest revision (from an older one, migration 0012 builds the roll-up,
-    its days in ``BUSINESS_TIMEZONE``: in another zone than the shape's, it is rebuilt); how
-    long the migrations took."""
+    """Migrate to the newest revision (from an older one, migrations 0012 and 0013 build the
+    roll-up and the ticket facts in ``BUSINESS_TIMEZONE`` and ``BUSINESS_HOURS``: in other
+    hours than the shape's, they are rebuilt); how long the migrations took."""
     started = time.perf_counter()
     await upgrade(url)
     migrated = time.perf_counter() - started
@@ -239,7 +247,9 @@ async def _upgrade(url: str, shape: Shape) -> float:
     try:
         async with session_factory(engine)() as session:
             zone = await rollup_zone(session)
-        if zone is None or zone.key != shape.timezone.key:
+            hours = await facts_hours(session)
+        stale = zone is None or zone.key != shape.timezone.key
+        if stale or hours is None or hours.text != shape.hours.text:
             await rebuild_rollup(engine, shape)
         await analyze(engine)
     finally:
@@ -285,8 +295,10 @@ async def run(
         if not filled:
             result.update(await _populate(url, shape, before or "head"))
         if before is not None:
+            # A database filled by an earlier run is measured as it stands, at its revision
+            # (what it has of the roll-up read); a new one reads the raw rows at ``before``.
             print(f"{kind}: at revision {before}", file=sys.stderr)
-            result["before"] = await measure(url, shape, runs, rollup=False)
+            result["before"] = await measure(url, shape, runs, rollup=filled, facts=False)
         result["upgrade_seconds"] = await _upgrade(url, shape)
         print(f"{kind}: at the newest revision", file=sys.stderr)
         result["after"] = await measure(url, shape, runs)

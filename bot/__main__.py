@@ -165,19 +165,19 @@ async def _report(settings: Settings, flt: InsightsFilter, as_json: bool) -> int
 
 
 async def _rebuild_rollup(settings: Settings) -> int:
+    from bot.domain.insights.ticket_facts import rebuild_insights
     from bot.store.db import create_engine, session_factory
-    from bot.store.rollup_rebuild import rebuild_async
 
     engine = create_engine(settings.database.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            rebuilt = await rebuild_async(session, settings.handoff.hours.timezone)
+            rebuilt = await rebuild_insights(session, settings.handoff.hours)
     finally:
         await engine.dispose()
     print(
         f"insights roll-up rebuilt in {rebuilt.timezone}: {rebuilt.conversation_days} "
         f"conversation days, {rebuilt.customer_days} customer days, "
-        f"{rebuilt.entry_days} FAQ entry days"
+        f"{rebuilt.entry_days} FAQ entry days, {rebuilt.ticket_facts} ticket facts"
     )
     return 0
 

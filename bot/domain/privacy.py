@@ -11,13 +11,16 @@ retention period from all four.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Delete, MetaData, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.domain.insights import ticket_facts
 from bot.domain.profiles import profile_document
+from bot.store import rollup
 from bot.store.models import (
     BrokerEvent,
     Conversation,
@@ -107,6 +110,22 @@ async def _delete(session: AsyncSession, statement: Delete) -> int:
     return result.rowcount
 
 
+async def _staying_with_old_messages(
+    session: AsyncSession, cutoff: datetime
+) -> dict[int, list[datetime]]:
+    """The conversations that stay but lose messages older than ``cutoff``: when those were
+    written (the insights roll-up's days to count again)."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    old = (
+        select(Interaction.conversation_id, Interaction.timestamp)
+        .join(Conversation, Conversation.id == Interaction.conversation_id)
+        .where(Interaction.timestamp < cutoff, Conversation.last_message_at >= cutoff)
+    )
+    for conversation_id, instant in await session.execute(old):
+        found[conversation_id].append(instant)
+    return found
+
+
 async def purge(
     session: AsyncSession, tracker: AsyncEngine | None, days: int, now: datetime | None = None
 ) -> dict[str, int]:
@@ -129,7 +148,11 @@ async def purge(
                 await connection.execute(
                     delete(events).where(events.c.timestamp < cutoff.timestamp())
                 )
+    staying = await _staying_with_old_messages(session, cutoff)
     interactions = await _delete(session, delete(Interaction).where(Interaction.timestamp < cutoff))
+    for conversation_id, instants in staying.items():  # their old days count what is left
+        await rollup.refresh(session, conversation_id, instants)
+        await ticket_facts.refresh_conversation(session, conversation_id, since=min(instants))
     dead_letters = await _delete(session, delete(DeadLetter).where(DeadLetter.created_at < cutoff))
     conversations = await _delete(
         session, delete(Conversation).where(Conversation.last_message_at < cutoff)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.assignment import AssignmentRules, assign_new_ticket
 from bot.domain.customers import resolve_conversation
+from bot.domain.insights import ticket_facts
 from bot.store import rollup
 from bot.store.models import (
     Agent,
@@ -144,6 +145,7 @@ async def open_ticket(
     await rollup.refresh(session, conversation.id, [ticket.created_at])
     if assignment is not None:
         await assign_new_ticket(session, ticket, assignment)
+    await ticket_facts.refresh(session, [ticket.id])
     return ticket, True
 
 
@@ -176,6 +178,7 @@ async def claim(session: AsyncSession, ticket_id: int, actor: Actor) -> Ticket:
         raise TicketError("another agent has this ticket; an admin can reassign it")
     ticket.assigned_agent_id = actor.id
     ticket.status = TicketStatus.ASSIGNED.value
+    await ticket_facts.refresh(session, [ticket.id])
     return ticket
 
 
@@ -191,6 +194,7 @@ async def assign(session: AsyncSession, ticket_id: int, agent_id: int, actor: Ac
         raise TicketError("the ticket is resolved; reopen it first")
     ticket.assigned_agent_id = agent.id
     ticket.status = TicketStatus.ASSIGNED.value
+    await ticket_facts.refresh(session, [ticket.id])
     return ticket
 
 
@@ -220,7 +224,7 @@ async def reply(session: AsyncSession, ticket_id: int, text: str, actor: Actor) 
         next_attempt_at=now(),
     )
     session.add(message)
-    await session.flush()
+    await ticket_facts.refresh(session, [ticket.id])
     return message
 
 
@@ -246,7 +250,7 @@ async def resolve(session: AsyncSession, ticket_id: int, note: str | None, actor
             next_attempt_at=now(),
         )
     )
-    await session.flush()
+    await ticket_facts.refresh(session, [ticket.id])
     return ticket
 
 
@@ -260,6 +264,7 @@ async def reopen(session: AsyncSession, ticket_id: int, actor: Actor) -> Ticket:
     ticket.assigned_agent_id = actor.id
     ticket.resolved_at = None
     ticket.reopened += 1
+    await ticket_facts.refresh(session, [ticket.id])
     return ticket
 
 
@@ -300,4 +305,5 @@ async def rate(session: AsyncSession, sender_id: str, score: int) -> Ticket | No
     )
     if ticket is not None:
         ticket.satisfaction = score
+        await ticket_facts.refresh(session, [ticket.id])
     return ticket

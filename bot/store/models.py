@@ -502,6 +502,9 @@ class InsightsRollup(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The BUSINESS_HOURS the ticket facts' business times were counted in (migration 0013);
+    # NULL: no ticket facts yet.
+    business_hours: Mapped[str | None] = mapped_column(String(200))
 
 
 class ConversationDay(Base):
@@ -557,3 +560,31 @@ class EntryDay(Base):
     chosen: Mapped[int] = mapped_column(Integer, default=0)
     helpful: Mapped[int] = mapped_column(Integer, default=0)
     not_helpful: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketFact(Base):
+    """One ticket as the insights report counts it (:mod:`bot.domain.insights.ticket_facts`):
+    its times, wall-clock and in business hours, rating, agent, and the FAQ entry that answered
+    the conversation's last question just before it was opened."""
+
+    __tablename__ = "insights_ticket_facts"
+    __table_args__ = (Index("ix_insights_ticket_facts_created_at", "created_at"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(String(32))
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_seconds: Mapped[float | None] = mapped_column(Float)
+    first_response_business_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_business_seconds: Mapped[float | None] = mapped_column(Float)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    handoff_faq_id: Mapped[str | None] = mapped_column(String(100))

@@ -42,6 +42,7 @@ class Rebuilt:
     conversation_days: int = 0
     customer_days: int = 0
     entry_days: int = 0
+    ticket_facts: int = 0  # counted by bot.domain.insights.ticket_facts, when it rebuilds
 
 
 class _Writer:

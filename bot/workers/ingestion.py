@@ -45,6 +45,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.customers import resolve_conversation
+from bot.domain.insights import ticket_facts
 from bot.domain.redaction import redact
 from bot.store import rollup
 from bot.store.models import (
@@ -256,6 +257,7 @@ class Ingestor:
         await session.execute(delete(Interaction).where(Interaction.id.in_(first_copy)))
         self.changes.conversations.add(sender_id)
         await rollup.refresh(session, conversation.id, [at])
+        await ticket_facts.refresh_conversation(session, conversation.id, since=at)
         return True
 
     async def _slot(self, session: AsyncSession, sender_id: str, event: Mapping[str, Any]) -> bool:
@@ -330,4 +332,9 @@ async def _refresh_turn(session: AsyncSession, conversation_id: int, turn_start:
             or_(Interaction.id == turn_start, Interaction.id == previous_answer)
         )
     )
-    await rollup.refresh(session, conversation_id, list(instants))
+    found = list(instants)
+    await rollup.refresh(session, conversation_id, found)
+    # A question stored after the ticket it led to: that ticket's "handoff after" entry.
+    await ticket_facts.refresh_conversation(
+        session, conversation_id, since=min(found, default=None)
+    )

@@ -111,7 +111,7 @@ def test_the_roll_up_is_rebuilt_in_a_new_business_timezone(seeded, capsys, monke
     assert main(["insights", "rebuild"]) == 0
     assert capsys.readouterr().out == (
         "insights roll-up rebuilt in Europe/London: 1 conversation days, 1 customer days, "
-        "1 FAQ entry days\n"
+        "1 FAQ entry days, 0 ticket facts\n"
     )
     assert main(["report", "--from", "2026-03-02", "--to", "2026-03-02", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -22,7 +22,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.domain.insights.filters import InsightsFilter
+from bot.domain.insights.filters import InsightsFilter, in_scope
 from bot.domain.insights.periods import Period
 from bot.domain.insights.sources import (
     ANSWER,
@@ -34,7 +34,7 @@ from bot.domain.insights.sources import (
     rated_answers,
     tickets_opened,
 )
-from bot.store.models import Interaction, Ticket
+from bot.store.models import Interaction, Ticket, TicketFact
 
 # Rasa's session expiry (``session_config`` in domain.yml): later, a handoff is another visit's.
 HANDOFF_FOLLOWS_WITHIN = timedelta(minutes=60)
@@ -119,8 +119,33 @@ async def _handoffs(
             entries.setdefault(entry_id, EntryFigures(entry_id)).handoffs_after += 1
 
 
+async def _facts_handoffs(
+    session: AsyncSession, flt: InsightsFilter, window: Period, entries: Entries
+) -> None:
+    """:func:`_handoffs` read from the ticket facts, which hold each ticket's entry
+    (:func:`bot.domain.insights.ticket_facts.entry_before`)."""
+    f = TicketFact
+    query = (
+        select(f.handoff_faq_id, func.count())
+        .where(
+            f.created_at >= window.start,
+            f.created_at < window.end,
+            f.handoff_faq_id.is_not(None),
+            *in_scope(flt, f.conversation_id),
+        )
+        .group_by(f.handoff_faq_id)
+    )
+    for entry, count in await session.execute(query):
+        entry_id = str(entry)  # never NULL here
+        entries.setdefault(entry_id, EntryFigures(entry_id)).handoffs_after += count
+
+
 async def faq_entry_figures(
-    session: AsyncSession, flt: InsightsFilter, window: Period, answers: Entries | None = None
+    session: AsyncSession,
+    flt: InsightsFilter,
+    window: Period,
+    answers: Entries | None = None,
+    facts: bool = False,
 ) -> list[EntryFigures]:
     """The figures of every FAQ entry that answered, or preceded a handoff, in ``window``.
 
@@ -130,6 +155,8 @@ async def faq_entry_figures(
         window: the report's whole range.
         answers: the entries' answers, choices and verdicts, when already counted (from the
             roll-up, :func:`bot.domain.insights.rolled.rolled_entries`); else counted here.
+        facts: read the handoffs after each entry from the ticket facts
+            (:mod:`bot.domain.insights.ticket_facts`), not from the raw rows.
 
     Returns:
         One :class:`EntryFigures` per entry, the most answered first (then by id).
@@ -138,5 +165,5 @@ async def faq_entry_figures(
     if answers is None:
         await _answers(session, flt, window, entries)
         await _verdicts(session, flt, window, entries)
-    await _handoffs(session, flt, window, entries)
+    await (_facts_handoffs if facts else _handoffs)(session, flt, window, entries)
     return sorted(entries.values(), key=lambda e: (-e.answered, e.entry_id))

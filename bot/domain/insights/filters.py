@@ -181,6 +181,13 @@ def _scope(flt: InsightsFilter) -> CTE | None:
 def in_scope(
     flt: InsightsFilter, conversation_id: SQLColumnExpression[int]
 ) -> list[ColumnElement[bool]]:
-    """Conditions keeping the rows whose conversation ``flt`` selects ([] for every one)."""
+    """Conditions keeping the rows whose conversation ``flt`` selects ([] for every one).
+
+    A channel alone is a plain subquery: the databases know how many conversations each channel
+    has and join them by hash (through a CTE, PostgreSQL guesses 200 rows and looks each one up
+    in an index: 0.7 s instead of 0.1 s for the tickets of a quarter)."""
+    if flt.channel is not None and flt.language is None:
+        chosen = select(Conversation.id).where(_channel_condition(flt.channel))
+        return [conversation_id.in_(chosen)]
     scope = _scope(flt)
     return [] if scope is None else [conversation_id.in_(select(scope.c.id))]

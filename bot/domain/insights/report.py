@@ -31,6 +31,7 @@ from bot.domain.insights.filters import InsightsFilter
 from bot.domain.insights.periods import Period, periods, whole
 from bot.domain.insights.questions import QuestionFigures, question_figures
 from bot.domain.insights.rolled import rolled_entries, rolled_figures
+from bot.domain.insights.ticket_facts import facts_hours
 from bot.domain.insights.tickets import Durations, TicketFigures, ticket_figures, waiting_now
 from bot.settings.hours import BusinessHours
 from bot.store.rollup import rollup_zone
@@ -48,6 +49,15 @@ async def _rollup_is_in(session: AsyncSession, zone: ZoneInfo) -> bool:
             zone.key,
         )
     return built is not None and built.key == zone.key
+
+
+async def _facts_are_in(session: AsyncSession, hours: BusinessHours) -> bool:
+    """Whether the ticket facts were counted in ``hours`` (their days and times in its zone)."""
+    built = await facts_hours(session)
+    return built is not None and (built.text, built.timezone.key) == (
+        hours.text,
+        hours.timezone.key,
+    )
 
 
 def conversation_part(c: ConversationFigures) -> dict[str, Any]:
@@ -130,6 +140,7 @@ async def insights(
     hours: BusinessHours,
     now: datetime | None = None,
     rollup: bool = True,
+    ticket_facts: bool = True,
 ) -> dict[str, Any]:
     """Every figure of the report ``flt`` asks for (see the module's docstring).
 
@@ -139,22 +150,26 @@ async def insights(
         hours: business hours; their time zone (``BUSINESS_TIMEZONE``) sets the calendar.
         now: the instant of the ``waiting_now`` figures (default: now).
         rollup: read the conversation, question and FAQ entry figures from the roll-up
-            (:mod:`bot.store.rollup`) when its days are in ``hours``' time zone; ``False``,
-            or a roll-up in another zone: count them from the raw rows (the same figures,
-            slower).
+            (:mod:`bot.store.rollup`) when its days are in ``hours``' time zone, and the ticket
+            figures from the ticket facts (:mod:`.ticket_facts`) when they were counted in
+            ``hours``; ``False``, or a roll-up in other hours: count them from the raw rows
+            (the same figures, slower).
+        ticket_facts: ``False``: count the ticket figures from the raw rows even when
+            ``rollup`` reads the roll-up (as before migration 0013).
 
     Returns:
         The report as a JSON-ready dict.
     """
     zone = hours.timezone
     rolled = rollup and await _rollup_is_in(session, zone)
+    facts = rolled and ticket_facts and await _facts_are_in(session, hours)
     everything = whole(flt, zone)
     chosen = periods(flt, zone)  # the whole range when not grouped
-    tickets, all_tickets, agents = await ticket_figures(session, flt, chosen, hours)
+    tickets, all_tickets, agents = await ticket_figures(session, flt, chosen, hours, facts)
     (total,) = await _figures(session, flt, [everything], [all_tickets], rolled)
     series = await _figures(session, flt, chosen, tickets, rolled) if flt.group else []
     answers = await rolled_entries(session, flt, everything) if rolled else None
-    entries = await faq_entry_figures(session, flt, everything, answers)
+    entries = await faq_entry_figures(session, flt, everything, answers, facts)
     waiting = await waiting_now(session, flt, hours, now or datetime.now(UTC))
     return {
         "from": flt.start.isoformat(),

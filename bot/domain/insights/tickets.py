@@ -44,11 +44,12 @@ from bot.domain.insights.conversations import spanning
 from bot.domain.insights.filters import InsightsFilter, in_scope
 from bot.domain.insights.periods import Period, period_of
 from bot.domain.insights.sources import ONE, ZERO, tickets_opened
-from bot.domain.tickets import ACTIVE
 from bot.settings.hours import BusinessHours
-from bot.store.models import Agent, OutboxKind, OutboxMessage, Ticket, TicketStatus
+from bot.store.models import Agent, OutboxKind, OutboxMessage, Ticket, TicketFact, TicketStatus
 
 RATINGS = range(1, 6)
+# Open or assigned (bot.domain.tickets.ACTIVE; that module imports this package's facts).
+ACTIVE = (TicketStatus.OPEN.value, TicketStatus.ASSIGNED.value)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class TicketFigures:
             self.first_response_business.append(times.first_response[1])
         if times.resolution is not None:
             self.resolved += 1
-            self.resolved_without_reply += row.first_reply_at is None
+            self.resolved_without_reply += times.first_response is None
             self.resolution.append(times.resolution[0])
             self.resolution_business.append(times.resolution[1])
         else:
@@ -159,15 +160,56 @@ class TicketTimes:
             waited(row.resolved_at) if resolved else None,
         )
 
+    @classmethod
+    def counted(cls, fact: Row[Any]) -> TicketTimes:
+        """The times of a ticket fact row (:mod:`.ticket_facts`), as :meth:`of` counted them."""
 
-def _rows(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
+        def pair(wall: float | None, business: float | None) -> tuple[float, float] | None:
+            return None if wall is None or business is None else (wall, business)
+
+        return cls(
+            pair(fact.first_response_seconds, fact.first_response_business_seconds),
+            pair(fact.resolution_seconds, fact.resolution_business_seconds),
+        )
+
+
+def _asked(ticket_id: Any) -> Any:
     # Not correlated: the database reads the delivered rating requests once.
     requested = select(OutboxMessage.ticket_id).where(
         OutboxMessage.kind == OutboxKind.RESUME.value,
         OutboxMessage.delivered_at.is_not(None),
         OutboxMessage.ticket_id.is_not(None),
     )
-    asked = case((Ticket.id.in_(requested), ONE), else_=ZERO)
+    return case((ticket_id.in_(requested), ONE), else_=ZERO).label("asked")
+
+
+def _facts(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
+    """The ticket fact rows of the tickets :func:`_rows` reads, with their period."""
+    f = TicketFact
+    window = spanning(chosen)
+    query = select(
+        period_of(f.created_at, chosen).label("period"),
+        f.reason,
+        f.reopened,
+        f.satisfaction,
+        f.assigned_agent_id,
+        f.first_response_seconds,
+        f.first_response_business_seconds,
+        f.resolution_seconds,
+        f.resolution_business_seconds,
+        _asked(f.ticket_id),
+    ).where(
+        f.created_at >= window.start,
+        f.created_at < window.end,
+        *in_scope(flt, f.conversation_id),
+    )
+    if flt.agent_id is not None:
+        query = query.where(f.assigned_agent_id == flt.agent_id)
+    return query
+
+
+def _rows(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
+    asked = _asked(Ticket.id)
     return tickets_opened(
         flt,
         spanning(chosen),
@@ -180,7 +222,7 @@ def _rows(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
         Ticket.reopened,
         Ticket.satisfaction,
         Ticket.assigned_agent_id,
-        asked.label("asked"),
+        asked,
         by_agent=True,
     )
 
@@ -194,7 +236,11 @@ class AgentFigures:
 
 
 async def ticket_figures(
-    session: AsyncSession, flt: InsightsFilter, chosen: Sequence[Period], hours: BusinessHours
+    session: AsyncSession,
+    flt: InsightsFilter,
+    chosen: Sequence[Period],
+    hours: BusinessHours,
+    facts: bool = False,
 ) -> tuple[list[TicketFigures], TicketFigures, list[AgentFigures]]:
     """The ticket figures of each period in ``chosen``, over them all, and per agent.
 
@@ -203,6 +249,8 @@ async def ticket_figures(
         flt: the conversations (and agent) whose tickets count.
         chosen: contiguous periods, in order.
         hours: business hours, for the times counted in business hours only.
+        facts: read the ticket facts (:mod:`.ticket_facts`, counted in ``hours``) instead of
+            counting the times of each ticket's row.
 
     Returns:
         One :class:`TicketFigures` per period, in the same order; those of all the periods
@@ -211,8 +259,12 @@ async def ticket_figures(
     """
     figures = [TicketFigures() for _ in chosen]
     by_agent: dict[int, TicketFigures] = {}
-    for row in await session.execute(_rows(flt, chosen)):
-        times = TicketTimes.of(row, hours)  # once: business hours take a loop over the days
+    query = _facts(flt, chosen) if facts else _rows(flt, chosen)
+    # On the connection: a row per ticket, without the ORM's result processing.
+    connection = await session.connection()
+    for row in await connection.execute(query):
+        # Once: business hours take a loop over the days.
+        times = TicketTimes.counted(row) if facts else TicketTimes.of(row, hours)
         figures[row.period].add(row, hours, times)
         if row.assigned_agent_id is not None:
             by_agent.setdefault(row.assigned_agent_id, TicketFigures()).add(row, hours, times)

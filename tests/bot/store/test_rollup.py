@@ -15,6 +15,7 @@ from bench.insights_scale import fill
 from bot.domain.identity import sign
 from bot.domain.insights import InsightsFilter, insights
 from bot.domain.insights.filters import ChannelGroup, Grouping
+from bot.domain.insights.ticket_facts import rebuild_insights
 from bot.domain.mail.inbound import parse_mail
 from bot.domain.mail.replies import store_reply
 from bot.domain.mail.threads import thread_token
@@ -57,8 +58,9 @@ async def test_the_report_from_the_roll_up_is_the_raw_rows_report(sessions):
     data = generate(SHAPE)
     await fill(sessions.kw["bind"], data)
     async with sessions() as session, session.begin():
-        rebuilt = await rebuild_async(session, SHAPE.timezone)
+        rebuilt = await rebuild_insights(session, SHAPE.hours)
     assert rebuilt.conversation_days >= len(data.conversations) > 0
+    assert rebuilt.ticket_facts == len(data.tickets) > 0
     assert rebuilt.entry_days > 0 and rebuilt.customer_days > 0
     async with sessions() as session:
         assert await rollup_zone(session) == SHAPE.timezone  # the report reads the roll-up
