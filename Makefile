@@ -23,12 +23,13 @@ FAQ_SOURCES ?= data/faq
 FAQ_INDEX_DIR ?= var/faq_index
 export FAQ_INDEX_DIR
 
-.PHONY: help setup venvs train index run test test-stories lint check typecheck contracts format bench \
-  lock-app lock-rasa clean
+.PHONY: help setup venvs train index run cluster test test-stories lint check typecheck contracts \
+  format bench lock-app lock-rasa clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Rasa :5005, actions :5055)"
 	@echo "make test   set everything up and run the tests"
+	@echo "make cluster  CLUSTER_REPLICAS Rasa, action and web servers behind nginx (PostgreSQL, Redis, RabbitMQ)"
 	@echo "helpers:    setup train index lint check format bench clean"
 
 $(VENV)/.installed: .ci/requirements/app.txt
@@ -69,6 +70,26 @@ setup: venvs train index
 
 run: setup
 	$(PY) -m bot run --model $(MODEL)
+
+# Several servers behind a load balancer (Debian's nginx), on the services of the development
+# machines unless the environment (or .env) names others.
+NGINX ?= /usr/sbin/nginx
+$(NGINX):
+	@echo "installing Debian's nginx for make cluster ..."
+	$(SUDO) $(APT_INSTALL) nginx || { $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) nginx; }
+
+# Exported DATABASE_URL, REDIS_URL and EVENT_BROKER_URL win over these defaults. A Rasa server
+# left with all the traffic answers its liveness probe late (NLU runs on its event loop): 10 s,
+# not the 2 s of PROBE_TIMEOUT's default, before a probe counts as failed.
+CLUSTER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/shop_assistant
+CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/0
+CLUSTER_EVENT_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/
+cluster: setup $(NGINX)
+	DATABASE_URL=$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)} \
+	REDIS_URL=$${REDIS_URL:-$(CLUSTER_REDIS_URL)} \
+	EVENT_BROKER_URL=$${EVENT_BROKER_URL:-$(CLUSTER_EVENT_BROKER_URL)} \
+	PROBE_TIMEOUT=$${PROBE_TIMEOUT:-10} \
+	  $(PY) -m bot cluster --model $(MODEL)
 
 # Rasa's conversation tests: the context rules (tests/stories), read end to end by the model.
 test-stories: train

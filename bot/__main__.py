@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="migrate, then start the web, action and Rasa servers")
     run.add_argument("--model", type=Path, help="trained Rasa model (default: RASA_MODEL)")
+    cluster = commands.add_parser(
+        "cluster",
+        help="start CLUSTER_REPLICAS Rasa, action and web servers behind nginx "
+        "(PostgreSQL, Redis and RabbitMQ needed)",
+    )
+    cluster.add_argument("--model", type=Path, help="trained Rasa model (default: RASA_MODEL)")
     commands.add_parser("web", help="serve the web service (health, ingestion) on WEB_PORT")
     commands.add_parser("migrate", help="bring the database to the newest schema")
     profile = commands.add_parser("profile", help="print a customer's profile and interactions")
@@ -76,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         if model is None:
             parser.error("give --model or set RASA_MODEL")
         return run_assistant(settings, model)
+    if args.command == "cluster":
+        from bot.runtime.cluster_run import run_cluster
+
+        model = args.model or settings.supervision.rasa_model
+        if model is None:
+            parser.error("give --model or set RASA_MODEL")
+        return run_cluster(settings, model)
     if args.command == "web":
         from aiohttp import web
 

@@ -28,6 +28,13 @@ channel, under the same name (``socketio``), does not:
   demo page is): python-socketio answers CORS for those and refuses any other ``Origin``
   with a 400 (:func:`connectors.widget_session.widget_origins`). Clients that send no
   ``Origin`` (servers, tests) are not browsers and are not checked.
+- Several Rasa servers: with ``redis_url`` set, the servers share python-socketio's Redis
+  client manager (:func:`connectors.socketio_manager.shared_client_manager`), so that a message any of them emits into a
+  conversation's room (the bot's answer, an agent's reply delivered through another server's
+  HTTP API) reaches the socket wherever it is connected. Rooms stay in each server's memory,
+  so a client's requests must keep reaching one server (sticky sessions at the load balancer,
+  needed anyway for the long-polling transport). Empty: each server on its own, as one
+  server needs.
 
 credentials.yml::
 
@@ -38,6 +45,7 @@ credentials.yml::
       identity_secret: ${IDENTITY_SECRET}
       cors_allowed_origins: ${CORS_ALLOWED_ORIGINS}
       page_origin: ${WIDGET_PAGE_ORIGIN}
+      redis_url: ${REDIS_URL}
 """
 
 from __future__ import annotations
@@ -60,6 +68,7 @@ from connectors.action_outage import ActionServerProbe, run_held
 from connectors.binding import ConversationBinding
 from connectors.gate import Refused, admit, message_limit, reply_language
 from connectors.rewind import undo_failed_turn
+from connectors.socketio_manager import shared_client_manager
 from connectors.widget_session import valid_secret, widget_origins, widget_sender_id
 from vocabulary import MetadataKey
 
@@ -120,6 +129,7 @@ class WidgetSocketIOInput(InputChannel):
                 str(credentials.get("cors_allowed_origins") or ""),
                 str(credentials.get("page_origin") or ""),
             ),
+            str(credentials.get("redis_url") or ""),
         )
 
     def __init__(
@@ -131,6 +141,7 @@ class WidgetSocketIOInput(InputChannel):
         identity_secret: str = "",
         metadata_key: str = "metadata",
         allowed_origins: list[str] | None = None,
+        redis_url: str = "",
     ) -> None:
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
@@ -139,6 +150,7 @@ class WidgetSocketIOInput(InputChannel):
         self.metadata_key = metadata_key
         # None: python-socketio's same-origin rule; never [], which turns its check off.
         self.allowed_origins = allowed_origins or None
+        self.redis_url = redis_url
         self.binding = ConversationBinding(identity_secret)
         self.actions = ActionServerProbe()
         self.sio: AsyncServer | None = None
@@ -167,6 +179,7 @@ class WidgetSocketIOInput(InputChannel):
             cors_allowed_origins=self.allowed_origins,
             cors_credentials=False,  # the widget sends no cookies
             max_http_buffer_size=MAX_PACKET_BYTES,
+            client_manager=shared_client_manager(self.redis_url),
         )
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)

@@ -6,6 +6,9 @@
 - Tracker store: Rasa's SQL tracker store, in ``var/rasa_tracker.db`` beside a SQLite app
   database, or in the database ``<name>_tracker`` of the same PostgreSQL server (Rasa creates
   it), unless ``TRACKER_STORE_URL`` names another.
+- Lock store: with ``REDIS_URL`` set, Rasa's Redis lock store in that Redis database, so that
+  several Rasa servers take turns on a conversation (Rasa's default, in memory, holds only
+  within one process); without it, Rasa's in-memory lock store.
 
 Passwords never go into the endpoints file: it refers to ``${RASA_DB_PASSWORD}`` and friends,
 which Rasa substitutes from the environment given to its process.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +28,7 @@ from bot.store.db import async_url
 
 TRACKER_PASSWORD_ENV = "RASA_TRACKER_DB_PASSWORD"
 BROKER_PASSWORD_ENV = "RASA_BROKER_PASSWORD"
+LOCK_STORE_PASSWORD_ENV = "RASA_LOCK_STORE_PASSWORD"
 
 
 def tracker_store_url(database: DatabaseSettings) -> URL:
@@ -73,7 +78,46 @@ def rasa_store_endpoints(settings: Settings) -> tuple[dict[str, Any], dict[str, 
         broker = _pika_endpoint(make_url(amqp), settings.ingestion.event_queue, env)
     else:
         broker = _sql_endpoint(app, BROKER_PASSWORD_ENV, env)
-    return {"tracker_store": tracker, "event_broker": broker}, env
+    stores: dict[str, Any] = {"tracker_store": tracker, "event_broker": broker}
+    redis_url = settings.wechat.redis_url.get_secret_value()
+    if redis_url:
+        stores["lock_store"] = redis_lock_store(redis_url, env)
+    return stores, env
+
+
+def redis_lock_store(redis_url: str, env: dict[str, str]) -> dict[str, Any]:
+    """Rasa's ``lock_store`` entry for the Redis database of ``redis_url``; its password goes
+    into ``env`` (as ``RASA_LOCK_STORE_PASSWORD``), the entry only names it.
+
+    >>> env = {}
+    >>> redis_lock_store("redis://:s3cret@10.0.0.5:6380/2", env)
+    {'type': 'redis', 'url': '10.0.0.5', 'port': 6380, 'db': 2, 'password': '${RASA_LOCK_STORE_PASSWORD}'}
+    >>> env
+    {'RASA_LOCK_STORE_PASSWORD': 's3cret'}
+
+    Raises:
+        ValueError: not a redis:// or rediss:// URL, or its database is not a number.
+    """
+    url = urlsplit(redis_url)
+    if url.scheme not in ("redis", "rediss"):
+        raise ValueError(f"REDIS_URL must be a redis:// or rediss:// URL, not {url.scheme}://")
+    db = url.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError(f"REDIS_URL: the database is a number (redis://host:6379/0), not {db!r}")
+    config: dict[str, Any] = {
+        "type": "redis",
+        "url": url.hostname or "127.0.0.1",
+        "port": url.port or 6379,
+        "db": int(db),
+    }
+    if url.scheme == "rediss":
+        config["use_ssl"] = True
+    if url.username:
+        config["username"] = unquote(url.username)
+    if url.password:
+        env[LOCK_STORE_PASSWORD_ENV] = unquote(url.password)
+        config["password"] = "${" + LOCK_STORE_PASSWORD_ENV + "}"
+    return config
 
 
 def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict[str, Any]:

@@ -257,21 +257,25 @@ class Supervisor:
         self.watches: list[Watch] = []
         self.executor = ThreadPoolExecutor(max(1, len(processes)), thread_name_prefix="probe")
 
-    def start(self, clock: Callable[[], float]) -> None:
-        """Start each server and wait until it is ready (a failure here is not retried).
+    def start(self, clock: Callable[[], float], together: bool = False) -> None:
+        """Start each server and wait until it is ready (a failure here is not retried);
+        ``together``: start them all, then wait for each (replicas of a cluster).
 
         Raises:
             ProcessFailed: a server exited or was not ready within ``STARTUP_TIMEOUT``.
         """
         if self.guardian is not None:
             self.guardian.start()
-        for process in self.processes:
-            self.say(f"starting {process.name} (log: {process.spec.log_path}) ...")
-            process.start()
-            if self.guardian is not None and process.pid is not None:
-                self.guardian.watch(process.pid)
-            process.wait_ready(self.supervision.startup_timeout)
-            self.log.record(process.name, f"started (pid {process.pid})")
+        waves = [self.processes] if together else [[p] for p in self.processes]
+        for wave in waves:
+            for process in wave:
+                self.say(f"starting {process.name} (log: {process.spec.log_path}) ...")
+                process.start()
+                if self.guardian is not None and process.pid is not None:
+                    self.guardian.watch(process.pid)
+            for process in wave:
+                process.wait_ready(self.supervision.startup_timeout)
+                self.log.record(process.name, f"started (pid {process.pid})")
         now = clock()
         self.watches = [
             Watch(

@@ -107,6 +107,10 @@ class SupervisionSettings(Section):
     probe_failures: int = Field(3, ge=1)
     restart_limit: int = Field(5, ge=1)
     restart_window: float = Field(300.0, gt=0)
+    # `python -m bot cluster` (`make cluster`): how many Rasa servers, action servers and web
+    # services it starts behind nginx, which listens on RASA_PORT, ACTION_PORT and WEB_PORT;
+    # replica i of each listens on that port + i.
+    cluster_replicas: int = Field(2, ge=1, le=9)
 
 
 class DatabaseSettings(Section):

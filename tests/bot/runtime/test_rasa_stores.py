@@ -1,0 +1,92 @@
+"""Rasa's lock store in Redis when REDIS_URL is set: several Rasa servers take turns on one
+conversation only through a lock they share."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.runtime.processes import endpoints_for, rasa_server
+from bot.runtime.rasa_stores import LOCK_STORE_PASSWORD_ENV, rasa_store_endpoints
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+
+
+def settings(tmp_path: Path, **values) -> Settings:
+    return Settings(
+        endpoints_file=REPO / "endpoints.yml",
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        run_dir=tmp_path,
+        _env_file=None,
+        **values,
+    )
+
+
+def test_without_redis_rasa_keeps_its_lock_store_in_memory(tmp_path):
+    stores, env = rasa_store_endpoints(settings(tmp_path, redis_url=""))
+    assert "lock_store" not in stores
+    assert LOCK_STORE_PASSWORD_ENV not in env
+
+
+def test_with_redis_every_rasa_server_locks_in_that_database(tmp_path):
+    chosen = settings(tmp_path, redis_url="redis://10.0.0.7:6390/4")
+    written = yaml.safe_load(endpoints_for(chosen, tmp_path / "endpoints.yml").read_text())
+    assert written["lock_store"] == {"type": "redis", "url": "10.0.0.7", "port": 6390, "db": 4}
+
+
+def test_the_redis_password_is_only_named_in_the_file_and_given_in_rasas_environment(tmp_path):
+    chosen = settings(tmp_path, redis_url="rediss://shop:p%40ss-s3cret@redis.internal/0")
+    path = endpoints_for(chosen, tmp_path / "endpoints.yml")
+    assert "s3cret" not in path.read_text()
+    lock = yaml.safe_load(path.read_text())["lock_store"]
+    assert lock == {
+        "type": "redis",
+        "url": "redis.internal",
+        "port": 6379,
+        "db": 0,
+        "use_ssl": True,
+        "username": "shop",
+        "password": "${" + LOCK_STORE_PASSWORD_ENV + "}",
+    }
+    env = rasa_server(chosen, tmp_path / "m.tar.gz", path, tmp_path / "c.yml").env
+    assert env[LOCK_STORE_PASSWORD_ENV] == "p@ss-s3cret"
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("http://127.0.0.1:6379/0", "redis:// or rediss://"),
+        ("redis://127.0.0.1:6379/locks", "is a number"),
+    ],
+)
+def test_a_url_rasa_could_not_use_is_refused_before_anything_starts(tmp_path, url, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        rasa_store_endpoints(settings(tmp_path, redis_url=url))
+
+
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
+def test_rasa_itself_builds_its_redis_lock_store_from_the_file(tmp_path):
+    chosen = settings(tmp_path, redis_url="redis://:from-env-only@127.0.0.1:6379/5")
+    path = endpoints_for(chosen, tmp_path / "endpoints.yml")
+    read = (
+        "import json, sys; from rasa.utils.endpoints import read_endpoint_config;"
+        "from rasa.core.lock_store import LockStore;"
+        "store = LockStore.create(read_endpoint_config(sys.argv[1], 'lock_store'));"
+        "kw = store.red.connection_pool.connection_kwargs;"
+        "print(json.dumps([type(store).__name__, kw['host'], kw['port'], kw['db'],"
+        " kw['password']]))"
+    )
+    env = {**os.environ, LOCK_STORE_PASSWORD_ENV: "from-env-only", "ACTION_SERVER_TOKEN": "t"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", read, str(path)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    built = json.loads(done.stdout.strip().splitlines()[-1])
+    assert built == ["RedisLockStore", "127.0.0.1", 6379, 5, "from-env-only"]
