@@ -25,7 +25,7 @@ from bot.runtime.leftovers import RUN_ID_ENV, AlreadyRunning, claim, release
 from bot.runtime.load_balancer import nginx_binary
 from bot.runtime.private_files import private_umask, tighten
 from bot.runtime.processes import ProcessFailed
-from bot.runtime.run import _console_lines, _first_admin, _say
+from bot.runtime.run import console_lines, first_admin_of, say
 from bot.runtime.supervision import RunLog, Supervisor
 from bot.settings import Settings
 from bot.store.migrate import upgrade
@@ -42,7 +42,7 @@ def banner(settings: Settings, first_admin: FirstAdmin | None = None) -> str:
 The shop assistant runs as a cluster behind nginx.
   Rasa:       {settings.servers.rasa_url}  (REST, socket.io, WeChat, HTTP API)
   Actions:    {settings.servers.action_url}  (what the Rasa servers call)
-{_console_lines(settings, first_admin)}
+{console_lines(settings, first_admin)}
 Replicas:
 {lines}
   Logs:       {run_dir}/<replica>.log, {run_dir}/nginx/access.log (upstream= names the
@@ -78,10 +78,10 @@ def run_cluster(settings: Settings, model: Path) -> int:
         print(f"created the database {name}", flush=True)
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database.database_url))
-    first_admin = asyncio.run(_first_admin(settings))
+    first_admin = asyncio.run(first_admin_of(settings))
     processes = cluster_processes(settings, model, settings.supervision.run_dir)
-    log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=_say)
-    supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=_say)
+    log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=say)
+    supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=say)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -93,7 +93,7 @@ def run_cluster(settings: Settings, model: Path) -> int:
     try:
         supervisor.start(time.monotonic, together=True)
         tighten(settings)
-        _say(banner(settings, first_admin))
+        say(banner(settings, first_admin))
         supervisor.watch(stop, time.monotonic)
         return 0
     except KeyboardInterrupt:
@@ -106,4 +106,4 @@ def run_cluster(settings: Settings, model: Path) -> int:
             signal.signal(sig, signal.SIG_IGN)
         supervisor.stop()
         release(settings.supervision.run_dir, record)
-        _say("stopped.")
+        say("stopped.")

@@ -25,7 +25,7 @@ from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 
 
-def _console_lines(settings: Settings, first_admin: FirstAdmin | None) -> str:
+def console_lines(settings: Settings, first_admin: FirstAdmin | None) -> str:
     web = settings.servers.web_url
     lines = f"""  Shop page:  {web}/demo  (a demo shop page with the chat widget)
   Console:    {web}/console/  (agents answer handed-over customers here)"""
@@ -57,7 +57,7 @@ The shop assistant is running.
   socket.io:  {url}/socket.io  (events user_uttered / bot_uttered)
   WeChat:     {wechat}
   HTTP API:   {url}  (token in RASA_API_TOKEN, or this run's: {settings.rasa.rasa_api_token.get_secret_value()})
-{_console_lines(settings, first_admin)}
+{console_lines(settings, first_admin)}
   Web:        {settings.servers.web_url}/health
   Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
   Logs:       {settings.supervision.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
@@ -83,10 +83,10 @@ def run_assistant(settings: Settings, model: Path) -> int:
     tighten(settings)
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database.database_url))
-    first_admin = asyncio.run(_first_admin(settings))
+    first_admin = asyncio.run(first_admin_of(settings))
     processes = assistant_processes(settings, model, settings.supervision.run_dir)
-    log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=_say)
-    supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=_say)
+    log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=say)
+    supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=say)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -113,10 +113,10 @@ def run_assistant(settings: Settings, model: Path) -> int:
             signal.signal(sig, signal.SIG_IGN)
         supervisor.stop()
         release(settings.supervision.run_dir, record)
-        _say("stopped.")
+        say("stopped.")
 
 
-async def _first_admin(settings: Settings) -> FirstAdmin | None:
+async def first_admin_of(settings: Settings) -> FirstAdmin | None:
     """The admin made for a database without one (see :mod:`bot.domain.first_admin`)."""
     engine = create_engine(settings.database.database_url)
     try:
@@ -144,14 +144,14 @@ def _chat_in_background(settings: Settings, stop: threading.Event) -> None:
             try:
                 chat_in_terminal(settings.servers.rasa_url, token)
             except OSError as exc:  # Rasa restarting: say so, and go on chatting
-                _say(f"(no answer: {exc}; see {settings.supervision.run_dir / 'supervisor.log'})")
+                say(f"(no answer: {exc}; see {settings.supervision.run_dir / 'supervisor.log'})")
                 continue
             stop.set()
 
     threading.Thread(target=chat, name="chat", daemon=True).start()
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     """Print, but never let a closed terminal or pipe stop the shutdown."""
     with contextlib.suppress(OSError):
         print(message, flush=True)
