@@ -11,6 +11,7 @@ import signal
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from bot.runtime.chat import send
 from bot.runtime.processes import (
     ManagedProcess,
     assistant_processes,
-    start_in_order,
     web_server,
 )
 from bot.settings import Settings
@@ -30,6 +30,7 @@ from testkit.fake_wechat import APP_SECRET as WECHAT_APP_SECRET
 from testkit.fake_wechat import ENCODING_AES_KEY as WECHAT_AES_KEY
 from testkit.fake_wechat import TOKEN as WECHAT_TOKEN
 from testkit.fake_wechat import FakeWeChat, ThreadedFakeWeChat
+from tests.support.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,6 +119,26 @@ def lone_web_service(settings: Settings, index_dir: Path) -> Iterator[Settings]:
         process.stop()
 
 
+def start_together(processes: list[ManagedProcess], timeout: float) -> None:
+    """Start every process at once, then wait until each is ready; on failure stop them all.
+
+    Unlike ``make run`` (:func:`bot.runtime.processes.start_in_order`), the servers' start-ups
+    overlap: Rasa calls the action server and the web service only for a message, and the web
+    service calls neither before a request, so none needs another up to become ready.
+    """
+    started: list[ManagedProcess] = []
+    try:
+        for process in processes:
+            process.start()
+            started.append(process)
+        for process in processes:
+            process.wait_ready(timeout)
+    except BaseException:
+        for process in reversed(started):
+            process.stop()
+        raise
+
+
 def start_stack(
     work: Path, model: Path, database_url: str, ports: tuple[int, int, int], **extra
 ) -> tuple[Assistant, list[ManagedProcess]]:
@@ -141,13 +162,15 @@ def start_stack(
     )
     asyncio.run(upgrade(database_url))
     processes = assistant_processes(settings, model, work)
-    start_in_order(processes, settings.supervision.startup_timeout)
+    start_together(processes, settings.supervision.startup_timeout)
     return Assistant(settings, {p.name: p for p in processes}), processes
 
 
 def stop_all(processes: list[ManagedProcess]) -> None:
-    for process in reversed(processes):
-        process.stop()
+    """Stop every process at once (each gets SIGTERM, then SIGKILL after its grace time): the
+    test is over, so no order matters, and a stack stops in the time of its slowest server."""
+    with ThreadPoolExecutor(max_workers=len(processes) or 1) as pool:
+        list(pool.map(ManagedProcess.stop, processes))
 
 
 IDENTITY_SECRET = "integration-identity-secret"
@@ -242,6 +265,44 @@ def rabbitmq_assistant(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant
     finally:
         stop_all(processes)
         asyncio.run(probe(delete=True))
+
+
+SUPERVISED_PORTS = (17605, 17655, 17680)  # Rasa, action server, web service
+SUPERVISED_WECHAT = {
+    "WECHAT_TOKEN": f"wxtoken{uuid.uuid4().hex}",
+    "WECHAT_APP_ID": "wx0123456789abcdef",
+    "WECHAT_APP_SECRET": f"wxsecret{uuid.uuid4().hex}",
+    "WECHAT_ENCODING_AES_KEY": uuid.uuid4().hex + uuid.uuid4().hex[:11],
+    "WECHAT_API_BASE_URL": "http://127.0.0.1:9",  # never called
+}
+
+
+@pytest.fixture(scope="session")
+def supervised_run(tmp_path_factory, rasa_model: Path) -> Iterator[Supervisor]:
+    """One ``python -m bot run`` (what ``make run`` starts) for the session, its default probe
+    settings, WeChat on (more secrets to keep off command lines), on a fresh database that
+    an earlier tool left world-readable (the run must tighten it, and make the first admin).
+
+    A whole supervised stack takes a minute to start, so the modules that test the run as a
+    whole share it, in file order: test_faults.py crashes each server and the supervisor
+    itself (then starts a new supervisor on the same run directory and database),
+    test_hardening.py looks at what the run exposes, test_run_supervisor.py stops it with
+    SIGTERM. Each module also passes alone.
+    """
+    work = tmp_path_factory.mktemp("supervised")
+    supervisor = Supervisor(work, rasa_model, SUPERVISED_PORTS, **SUPERVISED_WECHAT)
+    previous = os.umask(0o022)
+    try:
+        asyncio.run(upgrade(f"sqlite:///{supervisor.database}"))
+    finally:
+        os.umask(previous)
+    supervisor.database.chmod(0o644)
+    try:
+        supervisor.start()
+        yield supervisor
+    finally:
+        supervisor.stop()
+        supervisor.kill_leftovers()
 
 
 @pytest.fixture()

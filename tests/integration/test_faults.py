@@ -1,8 +1,10 @@
 """Crashes of real processes under ``python -m bot run``: each server comes back by itself, and
 no message the customer saw answered is lost or stored twice.
 
-One supervisor for the module (a whole stack takes a minute to start); the tests run in file
-order, the supervisor's own crash last. Each prints how long detection and recovery took.
+The session's supervised run (``supervised_run`` in conftest.py: a whole stack takes a minute
+to start); the tests run in file order, the supervisor's own crash last, which leaves a new
+supervisor running: test_run_supervisor.py checks that it stops cleanly on SIGTERM. Each test
+prints how long detection and recovery took.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from tests.support.supervisor import (
 
 pytestmark = pytest.mark.integration
 
-PORTS = (17605, 17655, 17680)
 RECOVERY_TIMEOUT = 240.0  # Rasa loads its model again after a crash: allow for a busy machine
 
 
@@ -73,15 +74,11 @@ class Ledger:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, rasa_model):
+def run(supervised_run: Supervisor) -> Supervisor:
     # The default probe settings: what is measured here is what `make run` does.
-    supervisor = Supervisor(tmp_path_factory.mktemp("faults"), rasa_model, PORTS)
-    try:
-        supervisor.start()
-        yield supervisor
-    finally:
-        supervisor.stop()
-        supervisor.kill_leftovers()
+    if not supervised_run.running():  # stopped by a module that ran first
+        supervised_run.start()
+    return supervised_run
 
 
 @pytest.fixture(scope="module")
@@ -219,5 +216,3 @@ def test_a_killed_supervisor_takes_every_server_with_it(run, ledger, rasa_model)
     print(f"a new supervisor answers {time.monotonic() - started:.1f} s after the crash")
     assert ledger.ask(timeout=60)
     ledger.assert_each_stored_once()  # what was asked before the crash too (ingested now)
-    assert run.stop() == 0
-    assert not run.processes()

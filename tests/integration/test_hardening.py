@@ -3,7 +3,6 @@ the action server's port, and files (issue 13, "Hardening")."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import stat
@@ -12,38 +11,19 @@ import uuid
 
 import pytest
 
-from bot.store.migrate import upgrade
+from tests.integration.conftest import SUPERVISED_WECHAT as WECHAT
 from tests.support.supervisor import QUESTION, Supervisor, command_line, http_status
 
 pytestmark = pytest.mark.integration
 
-PORTS = (17705, 17755, 17780)
-WECHAT = {
-    "WECHAT_TOKEN": f"wxtoken{uuid.uuid4().hex}",
-    "WECHAT_APP_ID": "wx0123456789abcdef",
-    "WECHAT_APP_SECRET": f"wxsecret{uuid.uuid4().hex}",
-    "WECHAT_ENCODING_AES_KEY": uuid.uuid4().hex + uuid.uuid4().hex[:11],
-    "WECHAT_API_BASE_URL": "http://127.0.0.1:9",  # never called here
-}
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, rasa_model):
-    work = tmp_path_factory.mktemp("hardening")
-    supervisor = Supervisor(work, rasa_model, PORTS, **WECHAT)
-    # A database left world-readable by an earlier run (or another tool) gets tightened too.
-    previous = os.umask(0o022)
-    try:
-        asyncio.run(upgrade(f"sqlite:///{supervisor.database}"))
-    finally:
-        os.umask(previous)
-    supervisor.database.chmod(0o644)
-    try:
-        supervisor.start()
-        yield supervisor
-    finally:
-        supervisor.stop()
-        supervisor.kill_leftovers()
+def run(supervised_run: Supervisor) -> Supervisor:
+    """The session's supervised run, on a database left world-readable before it started and
+    with WeChat on (see ``supervised_run`` in conftest.py)."""
+    if not supervised_run.running():  # stopped by a module that ran first
+        supervised_run.start()
+    return supervised_run
 
 
 def test_a_whole_conversation_works_through_the_authenticated_action_server(run):

@@ -122,6 +122,9 @@ class Supervisor:
                 raise AssertionError(f"not ready in {timeout:.0f} s:\n{self.output(offset)}")
             time.sleep(0.5)
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def output(self, offset: int = 0) -> str:
         try:
             return self.out.read_bytes()[offset:].decode(errors="replace")
