@@ -96,7 +96,8 @@ def run_assistant(settings: Settings, model: Path) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     try:
-        supervisor.start(time.monotonic)
+        # All three load at once: Rasa asks the action server only when a message comes.
+        supervisor.start(time.monotonic, together=True)
         tighten(settings)  # files the servers created before the umask reached them
         print(_banner(settings, first_admin), flush=True)
         if sys.stdin.isatty():

@@ -245,3 +245,42 @@ def test_an_answer_that_is_not_http_is_not_alive():
         failure = probe("http://127.0.0.1:17914/health", 2.0)
         thread.join(5)
     assert failure is not None and failure.startswith("no HTTP answer")
+
+
+class StartRecorder:
+    """Only what Supervisor.start uses of a server: starting and waiting until it is ready."""
+
+    def __init__(self, name: str, journal: list[str], tmp_path: Path) -> None:
+        self.name, self.journal = name, journal
+        self.spec = ServiceSpec(name, [], "http://ready/", tmp_path / f"{name}.log")
+        self.pid: int | None = None
+
+    def start(self) -> None:
+        self.journal.append(f"start {self.name}")
+        self.pid = 200 + len(self.journal)
+
+    def wait_ready(self, timeout: float) -> None:
+        self.journal.append(f"ready {self.name}")
+
+
+@pytest.mark.parametrize(
+    ("together", "expected"),
+    [
+        (False, ["start web", "ready web", "start rasa", "ready rasa"]),
+        (True, ["start web", "start rasa", "ready web", "ready rasa"]),
+    ],
+)
+def test_servers_start_one_after_another_or_all_at_once(tmp_path, together, expected):
+    from bot.runtime.supervision import Supervisor
+    from bot.settings import SupervisionSettings
+
+    journal: list[str] = []
+    servers = [StartRecorder(name, journal, tmp_path) for name in ("web", "rasa")]
+    supervisor = Supervisor(
+        servers,  # type: ignore[arg-type]
+        SupervisionSettings(),
+        RunLog(tmp_path / "supervisor.log"),
+        say=lambda _: None,
+    )
+    supervisor.start(lambda: 0.0, together=together)
+    assert journal == expected
