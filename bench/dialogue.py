@@ -118,7 +118,7 @@ def running_stack(args: argparse.Namespace, work: Path, wechat_url: str = "") ->
         credentials_file=REPO / "credentials.yml",
         endpoints_file=REPO / "endpoints.yml",
         database_url=f"sqlite:///{work / 'app.db'}",
-        business_hours="00:00-23:59",  # what the bot promises must not depend on the hour
+        business_hours="00:00-24:00",  # what the bot promises must not depend on the hour
         tickets_per_address_per_hour=100_000,  # one client plays every customer
         **wechat,
     )

@@ -158,7 +158,7 @@ def main() -> int:
             web_port=17180,
             run_dir=work / "run",
             database_url=f"sqlite:///{work / 'app.db'}",
-            business_hours="00:00-23:59",
+            business_hours="00:00-24:00",
         )
         asyncio.run(upgrade(settings.database.database_url))
         asyncio.run(add_agent(settings.database.database_url, "bench", "Bench Agent", PASSWORD))

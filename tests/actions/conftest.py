@@ -10,7 +10,7 @@ async def actions_database(monkeypatch, tmp_path, migrated_sqlite):
     business hours that are always open, so that what the bot promises is predictable."""
     url = copy_sqlite(migrated_sqlite, tmp_path / "actions-app.db")
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
+    monkeypatch.setenv("BUSINESS_HOURS", "00:00-24:00")
     services.reset()
     yield url
     await services.close()

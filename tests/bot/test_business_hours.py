@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.settings import Settings
-from bot.settings.hours import BusinessHours
+from bot.settings.hours import BusinessHours, BusinessHoursError
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,15 @@ def test_open_hours_in_the_shops_time_zone(spec, at, open_):
 def test_unreadable_business_hours_are_refused_at_start(settings):
     with pytest.raises(ValidationError, match="BUSINESS_HOURS / BUSINESS_TIMEZONE"):
         Settings(**settings)
+
+
+def test_a_shop_open_round_the_clock_is_never_closed():
+    hours = BusinessHours.parse("00:00-24:00", "Asia/Shanghai")
+    last_second = datetime(2026, 12, 1, 15, 59, 30, tzinfo=UTC)  # 23:59:30 in Shanghai
+    midnight = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert hours.is_open(last_second) and hours.is_open(midnight)
+
+
+def test_a_day_ends_at_24_00_and_no_later():
+    with pytest.raises(BusinessHoursError):
+        BusinessHours.parse("09:00-24:30", "Asia/Shanghai")

@@ -201,7 +201,7 @@ def assistant(
         f"sqlite:///{work / 'app.db'}",
         ports,
         identity_secret=IDENTITY_SECRET,
-        business_hours="00:00-23:59",  # what the bot promises should not depend on the hour
+        business_hours="00:00-24:00",  # what the bot promises should not depend on the hour
         wechat_token=WECHAT_TOKEN,
         wechat_app_id=WECHAT_APP_ID,
         wechat_app_secret=WECHAT_APP_SECRET,

@@ -56,7 +56,7 @@ def stack(tmp_path_factory, rasa_model: Path) -> Iterator[Assistant]:
         f"sqlite:///{work / 'app.db'}",
         (BASE_PORT, BASE_PORT + 1, BASE_PORT + 2),
         identity_secret=IDENTITY_SECRET,
-        business_hours="00:00-23:59",
+        business_hours="00:00-24:00",
         cors_allowed_origins=SHOP,
         widget_greeting=GREETING,
         widget_greeting_zh=GREETING_ZH,

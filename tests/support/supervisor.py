@@ -87,7 +87,7 @@ class Supervisor:
             "DATABASE_URL": f"sqlite:///{self.database}",
             "RUN_DIR": str(self.run_dir),
             "FAQ_INDEX_DIR": str(index),
-            "BUSINESS_HOURS": "00:00-23:59",
+            "BUSINESS_HOURS": "00:00-24:00",
             "TEST_RUN_MARK": self.mark,
             **self.secrets,
             **env,

@@ -21,9 +21,9 @@ in elapsed seconds.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from bot.settings.hours import BusinessHours
+from bot.settings.hours import END_OF_DAY, BusinessHours
 
 
 def business_seconds(start: datetime, end: datetime, hours: BusinessHours) -> float:
@@ -61,4 +61,8 @@ def _opening(day: date, hours: BusinessHours) -> tuple[datetime, datetime] | Non
         return None
     zone = hours.timezone
     opens = datetime.combine(day, hours.opens, tzinfo=zone).astimezone(UTC)
-    return opens, datetime.combine(day, hours.closes, tzinfo=zone).astimezone(UTC)
+    if hours.closes is END_OF_DAY:  # "24:00": the next day's midnight
+        closes = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    else:
+        closes = datetime.combine(day, hours.closes, tzinfo=zone)
+    return opens, closes.astimezone(UTC)

@@ -215,6 +215,7 @@ async def test_an_empty_range(sessions):
         ("03-07 10:00", "03-07 11:00", "Mon-Fri 09:00-18:00", 0),  # Saturday
         ("03-02 10:00", "03-02 09:00", "Mon-Fri 09:00-18:00", 0),  # backwards
         ("03-02 20:00", "03-04 10:00", "09:00-21:00", 3600 + 12 * 3600 + 3600),
+        ("03-02 23:00", "03-03 01:00", "00:00-24:00", 2 * 3600),  # round the clock
     ],
 )
 def test_business_seconds(start, end, hours, seconds):

@@ -11,7 +11,7 @@ from bot.domain.presence import UnknownStatus, agents_online, get_status, parse_
 from bot.settings import HandoffSettings
 from bot.store.models import Agent, AgentStatus
 
-ALWAYS_OPEN = HandoffSettings(business_hours="00:00-23:59", agent_online_seconds=60)
+ALWAYS_OPEN = HandoffSettings(business_hours="00:00-24:00", agent_online_seconds=60)
 
 
 async def an_agent(sessions, name: str, seen_ago: float | None = 5.0, active=True) -> int:

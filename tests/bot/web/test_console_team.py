@@ -14,7 +14,7 @@ from bot.store.models import Agent, ConsoleOption
 from tests.bot.conftest import sign_in
 from vocabulary import EscalationReason
 
-ALWAYS_OPEN = HandoffSettings(business_hours="00:00-23:59", agent_online_seconds=60)
+ALWAYS_OPEN = HandoffSettings(business_hours="00:00-24:00", agent_online_seconds=60)
 
 
 async def status_of(sessions, username: str) -> str:

@@ -34,7 +34,7 @@ async def client(database_url):
         widget_greeting="Hello! Ask us anything.",
         widget_greeting_zh="您好！有什么可以帮您？",
         widget_prechat_form=True,
-        business_hours="00:00-23:59",
+        business_hours="00:00-24:00",
     )
     async with TestClient(TestServer(create_app(settings))) as client:
         yield client
