@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.domain.insights import ticket_facts
 from bot.settings.hours import BusinessHours
 from bot.store import rollup
 from bot.store.models import (
@@ -120,6 +121,7 @@ class Seed:
             instants = self.instants.setdefault(conversation.id, [])
             instants.append(at(moment))
             await rollup.refresh(self.session, conversation.id, instants)
+            await ticket_facts.refresh_conversation(self.session, conversation.id, at(moment))
 
     async def ticket(self, conversation, reason: str, opened: str | datetime, **fields) -> Ticket:
         delivered = fields.pop("rating_asked", None)
@@ -135,6 +137,7 @@ class Seed:
         self.session.add(ticket)
         await self.session.flush()
         await rollup.refresh(self.session, conversation.id, [ticket.created_at])
+        await ticket_facts.refresh(self.session, [ticket.id])  # as every ticket change does
         if ticket.resolved_at is not None:
             self.session.add(
                 OutboxMessage(

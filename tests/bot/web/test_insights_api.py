@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from bot.domain.insights import ticket_facts
 from bot.settings import Settings
 from bot.store.models import Agent, Ticket
 from tests.bot.conftest import a_ticket, sign_in
@@ -44,6 +45,7 @@ async def tickets_for_ann_and_bob(sessions) -> dict[str, int]:
                 .where(Ticket.id == ticket_id)
                 .values(assigned_agent_id=ids[agent], satisfaction=rating)
             )
+            await ticket_facts.refresh(session, [ticket_id])  # as the ticket's writers do
     return ids
 
 
