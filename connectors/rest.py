@@ -22,6 +22,9 @@ body ``{"error": "unavailable", "detail": ..., "reply": null, "retry_after": sec
   back), the turn is undone in the tracker (Rasa's ``UserUtteranceReverted``), so that a retry
   is answered as if it were the first try; the failed turn stays in the event stream.
 
+A 200 goes out once the event broker holds the turn's events (with RabbitMQ: confirmed, see
+:mod:`connectors.durable_broker`), so that a crash right after answering loses none.
+
 credentials.yml::
 
     connectors.rest.TokenRestInput:
@@ -45,6 +48,7 @@ from sanic.response import HTTPResponse
 
 from connectors.action_outage import ActionServerProbe
 from connectors.binding import ConversationBinding
+from connectors.durable_broker import events_settled
 from connectors.gate import Admitted, Refused, admit, message_limit, reply_language
 from connectors.rewind import undo_failed_turn
 
@@ -174,6 +178,7 @@ class TokenRestInput(InputChannel):
                 "turn undone" if undone else "turn kept",
             )
             return unavailable_response()
+        await events_settled(agent, message.sender_id)  # the 200 says "stored": RabbitMQ has it
         return response.json(collector.messages)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

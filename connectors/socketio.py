@@ -16,6 +16,9 @@ channel, under the same name (``socketio``), does not:
 - While the action server is away (restarting), a message is held, the customer is told to
   wait a moment, and it is answered once the action server is back
   (:func:`connectors.action_outage.run_held`).
+- A turn's answer is emitted once the event broker holds the turn's events (with RabbitMQ:
+  confirmed, see :mod:`connectors.durable_broker`), so that a crash right after answering
+  loses none.
 - The client's address is put into the metadata as ``origin`` (a digest, never the address),
   for per-address limits on tickets; a client cannot set it.
 - Agents' replies, delivered through Rasa's HTTP API with ``output_channel=socketio``, carry
@@ -66,6 +69,7 @@ from socketio import AsyncServer
 
 from connectors.action_outage import ActionServerProbe, run_held
 from connectors.binding import ConversationBinding
+from connectors.durable_broker import events_settled
 from connectors.gate import Refused, admit, message_limit, reply_language
 from connectors.rewind import undo_failed_turn
 from connectors.socketio_manager import shared_client_manager
@@ -91,15 +95,30 @@ def origin_of(environ: dict[str, Any]) -> str | None:
 
 class AgentAwareSocketIOOutput(SocketIOOutput):
     """Rasa's socket.io output, with an agent's name in the metadata of the agent's replies;
-    it counts what it sent."""
+    it counts what it sent.
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+    With ``hold=True`` (a widget turn's own answer) the messages are kept until :meth:`release`,
+    which the channel calls once the turn's events are in the event broker; agents' replies
+    (Rasa's HTTP API, through :meth:`WidgetSocketIOInput.get_output_channel`) go out at once.
+    """
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, hold: bool = False) -> None:
         super().__init__(sio, bot_message_evt)
         self.sent = 0
+        self._held: list[tuple[str, Any]] | None = [] if hold else None
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
-        await super()._send_message(socket_id, response)
+        if self._held is not None:
+            self._held.append((socket_id, response))
+        else:
+            await super()._send_message(socket_id, response)
         self.sent += 1
+
+    async def release(self) -> None:
+        """Emits the held messages, in order; from then on messages go out at once."""
+        held, self._held = self._held or [], None
+        for socket_id, message in held:
+            await super()._send_message(socket_id, message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         agent = kwargs.get(MetadataKey.AGENT_NAME)
@@ -265,17 +284,21 @@ class WidgetSocketIOInput(InputChannel):
             metadata[MetadataKey.ORIGIN.value] = session["origin"]
 
         async def run(message_id: str) -> int:
-            output = AgentAwareSocketIOOutput(sio, self.bot_message_evt)
-            await on_new_message(
-                UserMessage(
-                    message.text,
-                    output,
-                    message.sender_id,
-                    input_channel=self.name(),
-                    metadata=metadata,
-                    message_id=message_id,
+            output = AgentAwareSocketIOOutput(sio, self.bot_message_evt, hold=True)
+            try:
+                await on_new_message(
+                    UserMessage(
+                        message.text,
+                        output,
+                        message.sender_id,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                        message_id=message_id,
+                    )
                 )
-            )
+                await events_settled(agent, message.sender_id)  # answered once RabbitMQ has it
+            finally:
+                await output.release()
             return output.sent
 
         async def tell(text: str) -> None:

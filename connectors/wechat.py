@@ -36,6 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.action_outage import ActionServerProbe, run_held
+from connectors.durable_broker import events_settled
 from connectors.gate import Refused, admit, message_limit, reply_language
 from connectors.rewind import undo_failed_turn
 from connectors.wechat_mp.client import CustomerServiceClient
@@ -143,6 +144,7 @@ class WeChatInput(InputChannel):
                 tell,
                 notify_wait=False,
             )
+            await events_settled(agent, message.sender_id)  # replied once RabbitMQ has the turn
             return said
 
         endpoint = CallbackEndpoint(self.config, run_turn, self.state, self.client)

@@ -2,7 +2,9 @@
 
 - Event broker: Rasa's SQL broker writes into the ``events`` table of the application database,
   which the ingestion worker drains (see :mod:`bot.workers.ingestion`); with ``EVENT_BROKER_URL``
-  (amqp://), Rasa's pika broker publishes to RabbitMQ instead (see :mod:`bot.workers.rabbitmq`).
+  (amqp://), Rasa's pika broker publishes to RabbitMQ instead (see :mod:`bot.workers.rabbitmq`),
+  as :class:`connectors.durable_broker.DurableEventBroker`: a turn is answered once RabbitMQ has
+  confirmed its events.
 - Tracker store: Rasa's SQL tracker store, in ``var/rasa_tracker.db`` beside a SQLite app
   database, or in the database ``<name>_tracker`` of the same PostgreSQL server (Rasa creates
   it), unless ``TRACKER_STORE_URL`` names another.
@@ -29,6 +31,8 @@ from bot.store.db import async_url
 TRACKER_PASSWORD_ENV = "RASA_TRACKER_DB_PASSWORD"
 BROKER_PASSWORD_ENV = "RASA_BROKER_PASSWORD"
 LOCK_STORE_PASSWORD_ENV = "RASA_LOCK_STORE_PASSWORD"
+# Rasa's pika broker, which confirms before a turn is answered (connectors/durable_broker.py).
+DURABLE_PIKA_BROKER = "connectors.durable_broker.DurableEventBroker"
 
 
 def tracker_store_url(database: DatabaseSettings) -> URL:
@@ -124,7 +128,7 @@ def _pika_endpoint(url: URL, queue: str, env: dict[str, str]) -> dict[str, Any]:
     if url.drivername not in ("amqp", "amqps"):
         raise ValueError(f"EVENT_BROKER_URL must be an amqp:// URL, not {url.drivername}://")
     config: dict[str, Any] = {
-        "type": "pika",
+        "type": DURABLE_PIKA_BROKER,
         "url": url.host or "127.0.0.1",
         "port": url.port or 5672,
         "username": url.username or "guest",

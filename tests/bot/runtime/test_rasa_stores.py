@@ -12,7 +12,11 @@ import pytest
 import yaml
 
 from bot.runtime.processes import endpoints_for, rasa_server
-from bot.runtime.rasa_stores import LOCK_STORE_PASSWORD_ENV, rasa_store_endpoints
+from bot.runtime.rasa_stores import (
+    BROKER_PASSWORD_ENV,
+    LOCK_STORE_PASSWORD_ENV,
+    rasa_store_endpoints,
+)
 from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -90,3 +94,41 @@ def test_rasa_itself_builds_its_redis_lock_store_from_the_file(tmp_path):
     assert done.returncode == 0, done.stderr
     built = json.loads(done.stdout.strip().splitlines()[-1])
     assert built == ["RedisLockStore", "127.0.0.1", 6379, 5, "from-env-only"]
+
+
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
+def test_with_rabbitmq_rasa_builds_the_broker_that_confirms_before_answering(tmp_path):
+    # Rasa loads a broker `type` it does not know by module path, then calls its
+    # from_endpoint_config (which connects): here the same class, built without connecting.
+    chosen = settings(tmp_path, event_broker_url="amqp://shop:from-env-only@10.0.0.8:5673/")
+    path = endpoints_for(chosen, tmp_path / "endpoints.yml")
+    read = (
+        "import json, sys; from rasa.utils.endpoints import read_endpoint_config;"
+        "from rasa.shared.utils.common import class_from_module_path;"
+        "from rasa.core.brokers.pika import PikaEventBroker;"
+        "config = read_endpoint_config(sys.argv[1], 'event_broker');"
+        "cls = class_from_module_path(config.type);"
+        "broker = cls(config.url, **config.kwargs);"
+        "print(json.dumps([cls.__name__, issubclass(cls, PikaEventBroker), broker.host,"
+        " broker.port, broker.username, broker.password, list(broker.queues)]))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        BROKER_PASSWORD_ENV: "from-env-only",
+        "ACTION_SERVER_TOKEN": "t",
+    }
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", read, str(path)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    built = json.loads(done.stdout.strip().splitlines()[-1])
+    assert built == [
+        "DurableEventBroker",
+        True,
+        "10.0.0.8",
+        5673,
+        "shop",
+        "from-env-only",
+        [chosen.ingestion.event_queue],
+    ]

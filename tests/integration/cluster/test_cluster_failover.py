@@ -1,7 +1,6 @@
 """kill -9 of one Rasa server while conversations stream REST messages through nginx: they go
 on through the other, nothing a client was told was accepted is lost, doubled or out of order
-in the profiles (a known loss is marked xfail), and the supervisor brings the killed server
-back."""
+in the profiles, and the supervisor brings the killed server back."""
 
 from __future__ import annotations
 
@@ -148,13 +147,6 @@ def test_no_accepted_message_is_doubled_or_out_of_order(outcome):
         assert [t for t in accepted if t in said] == [t for t in said if t in accepted]
 
 
-@pytest.mark.xfail(
-    reason="issue 18, open: the messages the killed Rasa server answered (200) in the seconds "
-    "before kill -9 are in Rasa's tracker store but never reach the profile (11-12 of ~75 in "
-    "3 of 5 runs on 2026-12-01: exactly those it served before the kill); its events seem not "
-    "to have left its pika event broker",
-    strict=False,
-)
 def test_no_accepted_message_is_lost(outcome):
     assert not outcome.missing, outcome.missing
 

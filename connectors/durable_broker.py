@@ -1,0 +1,161 @@
+"""Rasa's RabbitMQ event broker, with a way to wait until RabbitMQ has the events.
+
+Rasa's :class:`~rasa.core.brokers.pika.PikaEventBroker` publishes in the background: a turn is
+answered before RabbitMQ holds its events, and an event published while the connection is down
+(or not up yet) is dropped. A ``kill -9`` of the Rasa server in those seconds loses messages the
+customer saw answered. :class:`DurableEventBroker` keeps every event until RabbitMQ confirms it
+(publisher confirms, on by default on aio-pika's channels), publishes what it kept once the
+connection is back, and offers :meth:`DurableEventBroker.settle`: the channels await
+:func:`events_settled` after a turn and before they answer, so that an answered message is in
+RabbitMQ. Delivery is at least once: an event whose confirmation was lost with the connection is
+published again (the ingestion worker skips events it has).
+
+endpoints.yml (written by ``python -m bot run`` when ``EVENT_BROKER_URL`` is set)::
+
+    event_broker:
+      type: connectors.durable_broker.DurableEventBroker
+      url: rabbitmq
+      port: 5672
+      username: shop
+      password: ${RASA_BROKER_PASSWORD}
+      queues:
+        - shop_assistant_events
+
+In a channel, after ``await on_new_message(...)``::
+
+    await events_settled(agent, sender_id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+from rasa.core.brokers.pika import PikaEventBroker
+
+log = logging.getLogger(__name__)
+
+# How long a turn's answer waits for RabbitMQ before it goes out all the same (the events are in
+# Rasa's tracker store then, and RabbitMQ gets them once it is back, unless the server dies).
+SETTLE_TIMEOUT = 5.0
+# While waiting, how often what could not be published is tried again.
+RETRY_INTERVAL = 0.5
+
+_Kept = tuple[dict[str, Any], "dict[str, str] | None", "asyncio.Future[None]"]
+
+
+class DurableEventBroker(PikaEventBroker):
+    """A :class:`PikaEventBroker` that keeps each event until RabbitMQ has confirmed it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By conversation (the events' sender_id): a turn waits for its own events, not for
+        # everything the other conversations published meanwhile.
+        self._unconfirmed: dict[str, set[asyncio.Future[None]]] = {}
+        self._kept: deque[_Kept] = deque()
+
+    async def connect(self) -> None:
+        """Connects to RabbitMQ, then publishes what was kept while there was no connection."""
+        await super().connect()
+        self._publish_unpublished_messages()
+
+    def publish(self, event: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        """Publishes ``event`` in the background; :meth:`settle` waits for its confirmation."""
+        confirmed: asyncio.Future[None] = self._loop.create_future()
+        sender = str(event.get("sender_id"))
+        self._unconfirmed.setdefault(sender, set()).add(confirmed)
+        confirmed.add_done_callback(lambda done: self._forget(sender, done))
+        self._send((event, headers, confirmed))
+
+    def _forget(self, sender: str, confirmed: asyncio.Future[None]) -> None:
+        waiting = self._unconfirmed.get(sender)
+        if waiting is not None:
+            waiting.discard(confirmed)
+            if not waiting:
+                del self._unconfirmed[sender]
+
+    def _send(self, kept: _Kept) -> None:
+        task = self._loop.create_task(self._deliver(kept))
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
+    async def _deliver(self, kept: _Kept) -> None:
+        event, headers, confirmed = kept
+        if self._exchange is None or not self.is_ready():
+            self._kept.append(kept)
+            return
+        try:
+            await self._exchange.publish(self._message(event, headers), "")
+        except Exception as exc:  # connection lost, channel closed, nack: all kept for later
+            log.warning("event not in RabbitMQ yet (%r): kept, published again later", exc)
+            self._kept.append(kept)
+            return
+        if not confirmed.done():
+            confirmed.set_result(None)
+
+    def _publish_unpublished_messages(self, *_: Any, **__: Any) -> None:
+        """Publishes what was kept (also Rasa's callback when the connection is back)."""
+        while self._kept:
+            self._send(self._kept.popleft())
+
+    async def settle(self, timeout: float = SETTLE_TIMEOUT, sender_id: str | None = None) -> bool:
+        """Waits until RabbitMQ has confirmed every event published so far (of the conversation
+        ``sender_id``; None: of all).
+
+        Events kept while RabbitMQ was away are published again meanwhile, every
+        :data:`RETRY_INTERVAL` seconds.
+
+        Args:
+            timeout: seconds to wait at most (default :data:`SETTLE_TIMEOUT`).
+
+        Returns:
+            True when all were confirmed; False after ``timeout`` (an error is logged: the
+            events are in Rasa's tracker store and still go to RabbitMQ once it is back, but a
+            crash before then loses them from the event stream).
+        """
+        if sender_id is None:
+            waiting = {f for futures in self._unconfirmed.values() for f in futures}
+        else:
+            waiting = set(self._unconfirmed.get(sender_id, ()))
+        deadline = self._loop.time() + timeout
+        while waiting:
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                log.error(
+                    "RabbitMQ has not confirmed %d events within %.1f s: answering anyway "
+                    "(they are in the tracker store; kept for RabbitMQ)",
+                    len(waiting),
+                    timeout,
+                )
+                return False
+            if self._kept and self._exchange is not None and self.is_ready():
+                self._publish_unpublished_messages()
+            _, waiting = await asyncio.wait(waiting, timeout=min(remaining, RETRY_INTERVAL))
+        return True
+
+
+def event_broker_of(agent: Any) -> Any:
+    """The event broker of Rasa's ``agent``, through the tracker store's wrappers, or None."""
+    store = getattr(agent, "tracker_store", None)
+    while store is not None:
+        broker = getattr(store, "event_broker", None)
+        if broker is not None:
+            return broker
+        store = getattr(store, "_tracker_store", None)  # AwaitableTrackerStore, FailSafe...
+    return None
+
+
+async def events_settled(
+    agent: Any, sender_id: str | None = None, timeout: float = SETTLE_TIMEOUT
+) -> None:
+    """Waits until the events of the turns handled so far (of the conversation ``sender_id``;
+    None: of every conversation) are in RabbitMQ (see the module).
+
+    With another broker (Rasa's SQL broker writes while the turn is saved) or none, returns at
+    once.
+    """
+    broker = event_broker_of(agent)
+    if isinstance(broker, DurableEventBroker):
+        await broker.settle(timeout, sender_id)
