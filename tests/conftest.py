@@ -112,6 +112,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.created: list[str] = []
         self._migrated: str | None = None
+        self._schema_state: list[dict] = []
 
     def new_database(self) -> str:
         name = f"bot_test_{uuid.uuid4().hex[:12]}"
@@ -134,14 +135,13 @@ class PostgresServer:
         after closing whatever connection a test left open. A new database per test would cost a
         second each: PostgreSQL checkpoints to drop one.
         """
-        from bot.store.migrate import upgrade
-
         if self._migrated is None:
             url = self.new_database()
-            asyncio.run(upgrade(url))
+            migrate_as_shipped(url)
             self._migrated = self.created[-1]
+            self._schema_state = asyncio.run(_rows(self._migrated, SCHEMA_STATE))
         else:
-            asyncio.run(_empty(self._migrated))
+            asyncio.run(_empty(self._migrated, self._schema_state))
         return postgres_database_url(self._migrated)
 
     def drop_all(self) -> None:
@@ -159,7 +159,37 @@ class PostgresServer:
         asyncio.run(drop())
 
 
-async def _empty(name: str) -> None:
+# Settings the migrations read (the insights roll-up is counted in the shop's time zone and
+# business hours): the session's template databases are migrated with the defaults, whatever the
+# test that happens to ask first has put into the environment.
+MIGRATION_SETTINGS = ("BUSINESS_HOURS", "BUSINESS_TIMEZONE")
+
+
+def migrate_as_shipped(url: str) -> None:
+    from bot.store.migrate import upgrade
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in MIGRATION_SETTINGS:
+            patch.delenv(name, raising=False)
+        asyncio.run(upgrade(url))
+
+
+# Tables whose rows the migrations write (the insights roll-up's time zone and business hours):
+# a test may change them (a rebuild in other hours), the next test gets them as migrated.
+SCHEMA_STATE = "insights_rollup"
+
+
+async def _rows(name: str, table: str) -> list[dict]:
+    import asyncpg
+
+    connection = await asyncpg.connect(postgres_database_url(name), timeout=5)
+    try:
+        return [dict(row) for row in await connection.fetch(f"SELECT * FROM {table}")]
+    finally:
+        await connection.close()
+
+
+async def _empty(name: str, schema_state: list[dict]) -> None:
     import asyncpg
 
     admin = await admin_connection()
@@ -176,12 +206,17 @@ async def _empty(name: str) -> None:
         tables = await connection.fetch(
             "SELECT quote_ident(tablename) AS name FROM pg_tables"
             " WHERE schemaname = 'public'"
-            # The schema's own state: its revision, and the time zone of the insights roll-up.
-            " AND tablename NOT IN ('alembic_version', 'insights_rollup')"
+            " AND tablename <> 'alembic_version'"  # the schema's revision
         )
         listed = ", ".join(table["name"] for table in tables)
         await connection.execute("SET lock_timeout = '20s'")
         await connection.execute(f"TRUNCATE {listed} RESTART IDENTITY CASCADE")
+        for row in schema_state:
+            columns = ", ".join(row)
+            values = ", ".join(f"${n}" for n in range(1, len(row) + 1))
+            await connection.execute(
+                f"INSERT INTO {SCHEMA_STATE} ({columns}) VALUES ({values})", *row.values()
+            )
     finally:
         await connection.close()
 
@@ -206,10 +241,8 @@ async def _postgres_admin_check() -> None:
 def migrated_sqlite(tmp_path_factory) -> Path:
     """An SQLite application database with every migration applied, once per test session:
     tests take copies (:func:`tests.support.databases.copy_sqlite`), not the half second that migrating takes."""
-    from bot.store.migrate import upgrade
-
     path = tmp_path_factory.mktemp("migrated") / "app.db"
-    asyncio.run(upgrade(f"sqlite:///{path}"))
+    migrate_as_shipped(f"sqlite:///{path}")
     return path
 
 
