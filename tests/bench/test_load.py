@@ -1,5 +1,5 @@
-"""The load benchmark's own checks: what it counts as lost, doubled or out of order, and how it
-writes its section of bench/RESULTS.md."""
+"""The load benchmark's own checks: what it counts as lost, doubled or out of order, and the
+questions its customers ask."""
 
 from __future__ import annotations
 
