@@ -21,13 +21,11 @@ to var/bench/dialogue-last.json for inspection.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,10 +43,10 @@ from bench import dialogue_scoring as scoring
 from bench.dialogue_report import describe_result, report_text
 from bench.ingestion import newest_model
 from bench.results_file import write_section
+from bench.stack import running_assistant, wechat_overrides
 from bot.runtime.chat import send
-from bot.runtime.processes import ManagedProcess, assistant_processes, start_in_order
+from bot.runtime.processes import ManagedProcess
 from bot.settings import Settings
-from bot.store.migrate import upgrade
 from faq_index.sources import load_sources
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,42 +92,9 @@ class Stack:
 
 @contextlib.contextmanager
 def running_stack(args: argparse.Namespace, work: Path, wechat_url: str = "") -> Iterator[Stack]:
-    index_dir = work / "faq_index"
-    shutil.copytree(args.faq_index, index_dir, symlinks=True)  # a snapshot: others may rebuild
-    os.environ["FAQ_INDEX_DIR"] = str(index_dir)
-    wechat = {}
-    if wechat_url:
-        from testkit.fake_wechat import APP_ID, APP_SECRET, ENCODING_AES_KEY, TOKEN
-
-        wechat = dict(
-            wechat_token=TOKEN,
-            wechat_app_id=APP_ID,
-            wechat_app_secret=APP_SECRET,
-            wechat_encoding_aes_key=ENCODING_AES_KEY,
-            wechat_api_base_url=wechat_url,
-        )
-    base = args.port_base
-    settings = Settings(
-        rasa_port=base + 5,
-        action_port=base + 55,
-        web_port=base + 80,
-        rasa_api_token=uuid.uuid4().hex,
-        run_dir=work / "run",
-        credentials_file=REPO / "credentials.yml",
-        endpoints_file=REPO / "endpoints.yml",
-        database_url=f"sqlite:///{work / 'app.db'}",
-        business_hours="00:00-24:00",  # what the bot promises must not depend on the hour
-        tickets_per_address_per_hour=100_000,  # one client plays every customer
-        **wechat,
-    )
-    asyncio.run(upgrade(settings.database.database_url))
-    processes = assistant_processes(settings, args.model, work)
-    start_in_order(processes, settings.supervision.startup_timeout)
-    try:
-        yield Stack(settings, processes)
-    finally:
-        for process in reversed(processes):
-            process.stop()
+    overrides = wechat_overrides(wechat_url) if wechat_url else {}
+    with running_assistant(args.model, args.faq_index, work, args.port_base, **overrides) as run:
+        yield Stack(run.settings, run.processes)
 
 
 def run_rest(stack: Stack, items: Sequence[data.Item]) -> list[scoring.Result]:
