@@ -104,7 +104,7 @@ $(CHROMIUM) $(CJK_FONT):
 
 # pytest's configuration is in pyproject.toml: the tests, and the examples in the packages'
 # docstrings (--doctest-modules).
-test: setup $(CHROMIUM) $(CJK_FONT) $(WEBCHAT_DEPS)
+test: setup $(CHROMIUM) $(CJK_FONT) $(WEBCHAT_DEPS) $(NGINX)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(MAKE) --no-print-directory check
