@@ -151,11 +151,12 @@ async def events_settled(
     agent: Any, sender_id: str | None = None, timeout: float = SETTLE_TIMEOUT
 ) -> None:
     """Waits until the events of the turns handled so far (of the conversation ``sender_id``;
-    None: of every conversation) are in RabbitMQ (see the module).
+    None: of every conversation) are stored by the event broker: confirmed by RabbitMQ (see the
+    module), or written by :class:`connectors.sql_broker.BatchedSqlEventBroker`.
 
-    With another broker (Rasa's SQL broker writes while the turn is saved) or none, returns at
-    once.
+    With another broker (Rasa's own write before they return) or none, returns at once.
     """
     broker = event_broker_of(agent)
-    if isinstance(broker, DurableEventBroker):
-        await broker.settle(timeout, sender_id)
+    settle = getattr(broker, "settle", None)
+    if settle is not None:
+        await settle(timeout, sender_id)

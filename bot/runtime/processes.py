@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bot.runtime.guardian import parent_death_signal
-from bot.runtime.rasa_stores import rasa_store_endpoints
+from bot.runtime.rasa_stores import prepare_tracker_store, rasa_store_endpoints
 from bot.settings import Settings
 
 WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
@@ -292,6 +292,7 @@ def endpoints_for(settings: Settings, path: Path) -> Path:
         "headers": dict(ACTION_SERVER_AUTH),
     }
     endpoints.update(rasa_store_endpoints(settings)[0])
+    prepare_tracker_store(settings.database)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     return path

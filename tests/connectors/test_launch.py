@@ -1,6 +1,12 @@
-"""Rasa's launcher puts the API token into Rasa's arguments from the environment only."""
+"""Rasa's launcher puts the API token into Rasa's arguments from the environment only, and
+checks the action server's replies as Rasa does, with the schema compiled once."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +26,42 @@ def test_without_a_token_rasa_gets_none():
 def test_a_token_on_the_command_line_is_refused(given):
     with pytest.raises(SystemExit, match="RASA_API_TOKEN"):
         rasa_arguments(["run", *given], {"RASA_API_TOKEN": "s3cret"})
+
+
+RASA_PYTHON = Path(__file__).resolve().parents[2] / ".venv-rasa" / "bin" / "python"
+CHECK_REPLIES = """
+import json
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from connectors.launch import validate_action_results_once_compiled
+
+validate_action_results_once_compiled()
+action = RemoteAction("action_answer_faq", None)
+valid = {"events": [{"event": "slot", "name": "language", "value": "en"}],
+         "responses": [{"text": "Hello", "buttons": []}]}
+verdicts = [action._validate_action_result(valid)]
+for invalid in ({"events": [{"name": "no event type"}]}, {"events": "not a list"}):
+    try:
+        action._validate_action_result(invalid)
+        verdicts.append("accepted")
+    except ValidationError as error:
+        verdicts.append(error.message)
+print(json.dumps(verdicts))
+"""
+
+
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
+def test_the_action_servers_replies_are_checked_as_rasa_checks_them():
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", CHECK_REPLIES],
+        cwd=RASA_PYTHON.parents[2],
+        env={**os.environ, "PYTHONPATH": str(RASA_PYTHON.parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    valid, *invalid = json.loads(done.stdout.strip().splitlines()[-1])
+    assert valid is True
+    assert len(invalid) == 2
+    assert all("Failed to validate Action server response" in message for message in invalid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -132,3 +133,31 @@ def test_with_rabbitmq_rasa_builds_the_broker_that_confirms_before_answering(tmp
         "from-env-only",
         [chosen.ingestion.event_queue],
     ]
+
+
+def test_an_sqlite_tracker_store_is_in_wal_mode_before_rasa_opens_it(tmp_path):
+    endpoints_for(settings(tmp_path), tmp_path / "run" / "endpoints.yml")
+    with sqlite3.connect(tmp_path / "rasa_tracker.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
+def test_without_rabbitmq_rasa_builds_the_batched_sql_broker_on_the_application_database(
+    tmp_path,
+):
+    chosen = settings(tmp_path)
+    path = endpoints_for(chosen, tmp_path / "endpoints.yml")
+    read = (
+        "import asyncio, json, sys; from rasa.utils.endpoints import read_endpoint_config;"
+        "from rasa.core.brokers.broker import EventBroker;"
+        "config = read_endpoint_config(sys.argv[1], 'event_broker');"
+        "broker = asyncio.run(EventBroker.create(config));"
+        "print(json.dumps([type(broker).__name__, str(broker.engine.url)]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ACTION_SERVER_TOKEN": "t"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", read, str(path)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    built = json.loads(done.stdout.strip().splitlines()[-1])
+    assert built == ["BatchedSqlEventBroker", f"sqlite:///{tmp_path / 'app.db'}"]
