@@ -11,6 +11,8 @@ read (``ps``): tokens and passwords go through the environment.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -36,9 +38,22 @@ ACTION_SERVER_AUTH = {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}
 # How long a server may take to stop after SIGTERM before it is killed.
 STOP_SECONDS = 20.0
 
+log = logging.getLogger(__name__)
+
 
 class ProcessFailed(RuntimeError):
     """A process exited or did not become ready; the message ends with its log's tail."""
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """A request a just-started server is sent before it is called ready, to do its first-use
+    work then: Rasa loads its Chinese tokenizer's dictionary and builds its model's graphs at
+    its first message (seconds, on its event loop), which its first customers, and every
+    request waiting behind them, would otherwise wait for."""
+
+    url: str
+    body: dict
 
 
 @dataclass
@@ -51,6 +66,7 @@ class ServiceSpec:
     # Answers HTTP at all while the server lives (any status: 503 "degraded" is alive);
     # empty: ready_url.
     live_url: str = ""
+    warm_up: WarmUp | None = None
 
 
 class ManagedProcess:
@@ -108,12 +124,29 @@ class ManagedProcess:
                 raise ProcessFailed(f"{self.name} exited with {code}:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.spec.ready_url, timeout=2) as response:
-                    if response.status == 200:
-                        return
+                    ready = response.status == 200
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+                ready = False
+            if ready:
+                self._warm_up(deadline)
+                return
             time.sleep(0.5)
         raise ProcessFailed(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _warm_up(self, deadline: float) -> None:
+        warm_up = self.spec.warm_up
+        if warm_up is None:
+            return
+        request = urllib.request.Request(
+            warm_up.url,
+            data=json.dumps(warm_up.body).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=max(5.0, deadline - time.monotonic())):
+                pass
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            log.warning("%s: warm-up failed (%s); its first request does that work", self.name, exc)
 
     def kill(self) -> None:
         """SIGKILL the process group at once and reap its main process (before a restart, or
@@ -227,6 +260,10 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path, credentials: P
         command=command,
         ready_url=f"{settings.servers.rasa_url}/status?token={token}",
         live_url=f"{settings.servers.rasa_url}/",
+        warm_up=WarmUp(
+            f"{settings.servers.rasa_url}/model/parse?token={token}",
+            {"text": "你好, where is my order?"},
+        ),
         log_path=settings.supervision.run_dir / "rasa.log",
         env={
             "PYTHONPATH": _python_path(),  # for connectors/, named in credentials.yml

@@ -254,3 +254,54 @@ def test_an_sqlite_database_in_memory_is_refused_for_rasa_s_stores(tmp_path, url
     # Rasa's tracker store and event broker are other processes: they need a file to share.
     with pytest.raises(ValueError, match="need an SQLite file"):
         endpoints_for(settings(tmp_path, database_url=url), tmp_path / "endpoints.yml")
+
+
+# Ready at once; remembers what was POSTed to it (a server's first-use work, such as Rasa's).
+WARMED_SERVER = """
+import http.server, sys
+from pathlib import Path
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers()
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Path(sys.argv[2]).write_bytes(self.path.encode() + b" " + body)
+        self.send_response(200); self.end_headers()
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def test_a_server_is_called_ready_once_its_warm_up_request_was_answered(tmp_path):
+    import socket
+
+    from bot.runtime.processes import WarmUp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    received = tmp_path / "received"
+    server = ManagedProcess(
+        ServiceSpec(
+            "warmed",
+            [sys.executable, "-c", WARMED_SERVER, str(port), str(received)],
+            f"http://127.0.0.1:{port}/status",
+            tmp_path / "warmed.log",
+            warm_up=WarmUp(f"http://127.0.0.1:{port}/model/parse", {"text": "你好"}),
+        )
+    )
+    server.start()
+    try:
+        server.wait_ready(30)
+        path, _, body = received.read_bytes().partition(b" ")
+        assert path == b"/model/parse"
+        assert json.loads(body) == {"text": "你好"}
+    finally:
+        server.stop()
+
+
+def test_rasa_parses_a_chinese_and_english_message_before_it_is_called_ready(tmp_path):
+    chosen = settings(tmp_path)
+    spec = rasa_server(chosen, tmp_path / "model.tar.gz", tmp_path / "e.yml", tmp_path / "c.yml")
+    assert spec.warm_up is not None
+    assert spec.warm_up.url.startswith(f"{chosen.servers.rasa_url}/model/parse?token=")
+    assert spec.warm_up.body["text"] == "你好, where is my order?"
