@@ -10,16 +10,32 @@ the REST channel's token), socket.io (the widget's channel, one socket per custo
 or all three in turn (``mix``). A turn's time is from sending to the first reply (REST and
 WeChat: the HTTP round trip; WeChat's passive reply must come within 5 s).
 
-After the levels, every customer's messages are read back from the application database
-(once ingestion is done): a message the channel accepted (REST 200 with a reply, a socket's
-answer, WeChat's 200) that is not stored is *lost*; one stored more than once is *doubled*;
-stored out of order is counted too.
+A conversation handed over to people goes quiet (the bot says nothing while they have it): a
+customer whose reply is the handoff reply, or whose turn was quiet, goes on in a new
+conversation (:mod:`bench.load_customers`). Quiet turns are counted in a column of their own
+and left out of the turn times and the throughput. Questions NLU reads as a request for a
+person or a complaint (the rules hand those over) are left out of the pool by a dry run of
+NLU before the levels, and the report lists them.
+
+The systems (``--systems``, in one run, each level on each in turn):
+
+- ``assistant``: one process of each kind (``make run``'s set-up) on a fresh SQLite database,
+  or ``--database-url`` (PostgreSQL); Rasa on ``--port-base`` + 5;
+- ``cluster``: ``python -m bot cluster`` (2 Rasa servers, 2 action servers, 2 web services
+  behind nginx) on a fresh PostgreSQL database, Redis database 13 and a RabbitMQ queue of its
+  own, all removed afterwards (:mod:`bench.cluster_stack`); nginx on ``--port-base`` + 100;
+- ``bare``: the natural baseline, Rasa with the same NLU pipeline and data whose rules only
+  utter a response (:mod:`bench.bare_assistant`), over REST; on ``--port-base`` + 90.
+  ``--baseline`` is short for adding it.
+
+After the levels, every customer's messages are read back from the system's application
+database (once ingestion is done): a message the channel accepted (REST 200, a socket's answer,
+WeChat's 200) that is not stored is *lost*; one stored more than once is *doubled*; stored out
+of order is counted too.
 
     .venv/bin/python -m bench.load [--levels 1,10,50,100,200] [--seconds 30] [--pace 0]
-        [--channel rest|socketio|wechat|mix] [--port-base 18700] [--write-results]
-
-Started on a fresh SQLite database by default (``make run``'s set-up), or ``--database-url``
-(PostgreSQL) for the assistant's production stores.
+        [--channel rest|socketio|wechat|mix] [--systems assistant,cluster,bare]
+        [--port-base 18700] [--write-results]
 """
 
 from __future__ import annotations
@@ -34,35 +50,59 @@ import shlex
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import yaml
 from sqlalchemy import select
 
 from bench.bare_assistant import bare_assistant
-from bench.dialogue_report import percentile
+from bench.cluster_stack import running_cluster
 from bench.ingestion import newest_model
+from bench.load_customers import (
+    TURN_TIMEOUT,
+    CustomerRun,
+    HandoffReplies,
+    Target,
+    converse,
+    customer_factory,
+)
+from bench.load_report import (
+    ASSISTANT,
+    BARE,
+    CLUSTER,
+    SYSTEMS,
+    Ledger,
+    LevelResult,
+    ordered,
+    table,
+)
 from bench.results_file import write_section
 from bench.stack import REPO, running_assistant, wechat_overrides
+from bot.runtime.chat import send
+from bot.settings import Settings
 from bot.store.db import create_engine
 from bot.store.models import Conversation, Direction, Interaction
 from faq_index.sources import load_sources
 
 RESULTS = REPO / "bench" / "RESULTS.md"
-TURN_TIMEOUT = 30.0
 INGESTION_WAIT = 120.0
 LOAD_AT_START = os.getloadavg()[0]
-ASSISTANT, BARE = "assistant", "bare Rasa"
+BARE_PORT, CLUSTER_PORT = 90, 100  # above --port-base
+
+
+# --- what the customers ask -----------------------------------------------------------------
 
 
 def question_pool(faq_dir: Path = REPO / "data" / "faq", per_language: int = 2) -> list[str]:
     """Questions the FAQ answers: each entry's first ``per_language`` questions in English and
     Chinese, leaving out the entries about reaching a person (they hand over)."""
-    pool = []
+    pool: list[str] = []
     for entry in load_sources([faq_dir]):
         if entry.category == "contact":
             continue
@@ -73,149 +113,63 @@ def question_pool(faq_dir: Path = REPO / "data" / "faq", per_language: int = 2) 
     return pool
 
 
-@dataclass
-class Turn:
-    text: str
-    seconds: float
-    accepted: bool  # the channel said it took the message
-    answered: bool
-    error: str = ""
+def escalating_intents(rules_file: Path = REPO / "data" / "rules.yml") -> set[str]:
+    """The intents whose rule hands the conversation over whatever came before
+    (``action_escalate`` without a condition)."""
+    rules = yaml.safe_load(rules_file.read_text(encoding="utf-8"))["rules"]
+    found: set[str] = set()
+    for rule in rules:
+        steps = rule.get("steps", [])
+        if rule.get("condition") or not any(s.get("action") == "action_escalate" for s in steps):
+            continue
+        found.update(s["intent"] for s in steps if "intent" in s)
+    return found
 
 
 @dataclass
-class CustomerRun:
-    channel: str
-    sender_id: str
-    turns: list[Turn] = field(default_factory=list)
+class QuestionPool:
+    texts: list[str]
+    left_out: dict[str, str] = field(default_factory=dict)  # text: the intent NLU read
+    intents: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where the customers write: a Rasa server (or a load balancer in front of several)."""
+async def without_handoffs(rasa_url: str, api_token: str, texts: Sequence[str]) -> QuestionPool:
+    """``texts`` but those NLU reads as an intent that hands over: a dry run of the model's NLU
+    (Rasa's ``/model/parse``) on every text, before the levels."""
+    intents = escalating_intents()
+    params = {"token": api_token} if api_token else {}
+    limit = asyncio.Semaphore(4)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as http:
 
-    rasa_url: str
-    rest_token: str = ""
-    database_url: str = ""  # where their messages are stored; empty: not checked
+        async def intent_of(text: str) -> str:
+            async with (
+                limit,
+                http.post(
+                    f"{rasa_url}/model/parse", params=params, json={"text": text}
+                ) as response,
+            ):
+                response.raise_for_status()
+                return ((await response.json()).get("intent") or {}).get("name") or ""
 
-
-class RestCustomer:
-    def __init__(self, target: Target, http: aiohttp.ClientSession) -> None:
-        self.url = f"{target.rasa_url}/webhooks/rest/webhook"
-        self.headers = {"Authorization": f"Bearer {target.rest_token}"} if target.rest_token else {}
-        self.http = http
-        self.sender_id = f"load-{uuid.uuid4().hex[:12]}"
-
-    async def __aenter__(self) -> RestCustomer:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-    async def turn(self, text: str) -> tuple[bool, bool, str]:
-        body = {"sender": self.sender_id, "message": text}
-        async with self.http.post(self.url, json=body, headers=self.headers) as response:
-            if response.status != 200:
-                return False, False, f"HTTP {response.status}"
-            replies = await response.json()
-            return True, bool(replies), ""
+        read = await asyncio.gather(*(intent_of(text) for text in texts))
+    left_out = {text: intent for text, intent in zip(texts, read, strict=True) if intent in intents}
+    return QuestionPool([t for t in texts if t not in left_out], left_out, intents)
 
 
-class WidgetCustomer:
-    """One widget customer on the socket.io channel (a socket of its own)."""
-
-    def __init__(self, target: Target) -> None:
-        from testkit.customers import Customer
-
-        self.customer = Customer(target.rasa_url)
-
-    @property
-    def sender_id(self) -> str:
-        return self.customer.sender_id
-
-    async def __aenter__(self) -> WidgetCustomer:
-        await self.customer.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.customer.__aexit__(*exc)
-
-    async def turn(self, text: str) -> tuple[bool, bool, str]:
-        while not self.customer.received.empty():  # the rest of the previous turn's replies
-            self.customer.received.get_nowait()
-        await self.customer.say(text)
-        try:
-            await asyncio.wait_for(self.customer.received.get(), TURN_TIMEOUT)
-        except TimeoutError:
-            return False, False, "no answer"
-        return True, True, ""
-
-
-class WeChatCustomer:
-    """One WeChat follower: each message a callback signed and encrypted as WeChat sends it."""
-
-    msg_ids = itertools.count(int(time.time()) * 1000)
-
-    def __init__(self, target: Target, http: aiohttp.ClientSession) -> None:
-        from testkit.fake_wechat import ENCODING_AES_KEY, WeChatCallbacks
-
-        self.callbacks = WeChatCallbacks(encoding_aes_key=ENCODING_AES_KEY)
-        self.url = f"{target.rasa_url}/webhooks/wechat/webhook"
-        self.http = http
-        self.sender_id = f"o{uuid.uuid4().hex[:27]}"
-
-    async def __aenter__(self) -> WeChatCustomer:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-    async def turn(self, text: str) -> tuple[bool, bool, str]:
-        fields = self.callbacks.text(self.sender_id, text, str(next(self.msg_ids)))
-        query, body = self.callbacks.request(fields)
-        async with self.http.post(self.url, params=query, data=body) as response:
-            if response.status != 200:
-                return False, False, f"HTTP {response.status}"
-            reply = self.callbacks.open_reply(await response.read())
-            return True, reply is not None, ""
-
-
-def new_customer(channel: str, target: Target, http: aiohttp.ClientSession):
-    if channel == "rest":
-        return RestCustomer(target, http)
-    if channel == "socketio":
-        return WidgetCustomer(target)
-    return WeChatCustomer(target, http)
-
-
-async def converse(
-    channel: str,
-    target: Target,
-    http: aiohttp.ClientSession,
-    texts: Sequence[str],
-    until: float,
-    pace: float,
-) -> CustomerRun:
-    async with new_customer(channel, target, http) as customer:
-        conversation = CustomerRun(channel, customer.sender_id)
-        for text in texts:
-            if time.monotonic() >= until:
-                break
-            started = time.monotonic()
-            try:
-                accepted, answered, error = await customer.turn(text)
-            except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-                accepted, answered, error = False, False, type(exc).__name__
-            seconds = time.monotonic() - started
-            conversation.turns.append(Turn(text, seconds, accepted, answered, error))
-            if pace:
-                await asyncio.sleep(max(0.0, pace - seconds))
-        return conversation
+# --- a level --------------------------------------------------------------------------------
 
 
 async def run_level(
-    target: Target, channels: Sequence[str], conversations: int, seconds: float, pace: float
+    target: Target,
+    channels: Sequence[str],
+    conversations: int,
+    seconds: float,
+    pace: float,
+    pool: Sequence[str],
+    hands_over: Callable[[Sequence[str]], bool],
 ) -> tuple[list[CustomerRun], float]:
-    pool = question_pool()
+    """``conversations`` customers at once for ``seconds``; every conversation each had (a
+    customer handed over goes on in a new one) and the seconds it took."""
     until = time.monotonic() + seconds
     timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=0)
@@ -223,21 +177,15 @@ async def run_level(
         started = time.monotonic()
         tasks = []
         for n in range(conversations):
-            # each conversation starts elsewhere in the pool; no text twice in one conversation
-            texts = pool[(n * 7) % len(pool) :] + pool[: (n * 7) % len(pool)]
+            # each customer starts elsewhere in the pool; no text twice in one conversation
+            texts = [*pool[(n * 7) % len(pool) :], *pool[: (n * 7) % len(pool)]]
             channel = channels[n % len(channels)]
-            tasks.append(converse(channel, target, http, texts, until, pace))
+            opener = customer_factory(channel, target, http)
+            tasks.append(converse(opener, channel, texts, until, pace, hands_over))
             if pace:  # customers who read spread their messages over the pace
                 await asyncio.sleep(pace / conversations)
         done = await asyncio.gather(*tasks)
-        return list(done), time.monotonic() - started
-
-
-@dataclass
-class Ledger:
-    lost: int = 0
-    doubled: int = 0
-    out_of_order: int = 0
+        return [run for runs in done for run in runs], time.monotonic() - started
 
 
 async def check_stored(database_url: str, conversations: Sequence[CustomerRun]) -> Ledger:
@@ -250,7 +198,7 @@ async def check_stored(database_url: str, conversations: Sequence[CustomerRun]) 
             sent = [turn.text for turn in conversation.turns if turn.accepted]
             while True:
                 async with engine.connect() as connection:
-                    stored = list(
+                    stored: list[str] = list(
                         await connection.scalars(
                             select(Interaction.text)
                             .join(Conversation, Interaction.conversation_id == Conversation.id)
@@ -275,69 +223,167 @@ async def check_stored(database_url: str, conversations: Sequence[CustomerRun]) 
     return ledger
 
 
-@dataclass
-class LevelResult:
-    system: str
-    conversations: int
-    seconds: float
-    turns: list[Turn]
-    ledger: Ledger | None  # None: nothing stored to check (the bare assistant)
+# --- the systems ----------------------------------------------------------------------------
 
-    @property
-    def accepted(self) -> list[Turn]:
-        return [turn for turn in self.turns if turn.accepted]
 
-    @property
-    def throughput(self) -> float:
-        return len(self.accepted) / self.seconds
+@dataclass(frozen=True)
+class System:
+    name: str  # its rows' name
+    target: Target
+    channels: Sequence[str]
+    rasa_servers: Sequence[str]  # each Rasa server directly, for the warm-up
+    api_token: str = ""  # Rasa's HTTP API (the dry run of NLU)
 
-    def percentile_ms(self, q: float) -> float:
-        return percentile([turn.seconds * 1000 for turn in self.accepted], q)
 
-    def row(self) -> str:
-        errors = Counter(t.error for t in self.turns if t.error)
-        error_text = ", ".join(f"{kind} {n}" for kind, n in errors.most_common()) or "0"
-        unanswered = sum(1 for t in self.accepted if not t.answered)
-        ledger = (
-            f"{self.ledger.lost} | {self.ledger.doubled} | {self.ledger.out_of_order}"
-            if self.ledger
-            else "n/a | n/a | n/a"
+def ours(
+    name: str, settings: Settings, channels: Sequence[str], rasa_servers: Sequence[str] = ()
+) -> System:
+    """The assistant or the cluster, as its settings say where it listens (``rasa_servers``:
+    each Rasa server's own address, default the one of the settings)."""
+    return System(
+        name,
+        Target(
+            settings.servers.rasa_url,
+            settings.rasa.rest_channel_token.get_secret_value(),
+            settings.database.database_url,
+        ),
+        channels,
+        list(rasa_servers) or [settings.servers.rasa_url],
+        settings.rasa.rasa_api_token.get_secret_value(),
+    )
+
+
+def warm_up(systems: Sequence[System]) -> None:
+    """One turn on every Rasa server: a fresh one loads its tokenizer's dictionary and builds
+    its model's graphs at its first message (seconds), which the first level would count."""
+    turns = [
+        (url, system.target.rest_token, f"warm-up-{n}-{i}")
+        for n, system in enumerate(systems)
+        for i, url in enumerate(system.rasa_servers)
+    ]
+    with ThreadPoolExecutor(len(turns)) as threads:
+        list(
+            threads.map(
+                lambda turn: send(
+                    turn[0], turn[2], "How do I create an account?", 120, None, turn[1]
+                ),
+                turns,
+            )
         )
-        return (
-            f"| {self.system} | {self.conversations} | {len(self.turns)} "
-            f"| {self.throughput:.1f} | {self.percentile_ms(0.5):.0f} "
-            f"| {self.percentile_ms(0.95):.0f} | {self.percentile_ms(0.99):.0f} "
-            f"| {self.percentile_ms(1.0):.0f} | {unanswered} | {error_text} | {ledger} |"
+
+
+async def run_levels(
+    systems: Sequence[System], args: argparse.Namespace, pool: QuestionPool
+) -> list[LevelResult]:
+    """Each level on each system in turn, so that all see the machine in the same state as far
+    as one run allows."""
+    hands_over = HandoffReplies()
+    results = []
+    for level in args.levels:
+        for system in systems:
+            print(f"  {system.name}: {level} conversations ...", file=sys.stderr, flush=True)
+            conversations, seconds = await run_level(
+                system.target,
+                system.channels,
+                level,
+                args.seconds,
+                args.pace,
+                pool.texts,
+                hands_over,
+            )
+            turns = [turn for conversation in conversations for turn in conversation.turns]
+            ledger = None
+            if system.target.database_url:
+                ledger = await check_stored(system.target.database_url, conversations)
+            results.append(LevelResult(system.name, level, seconds, turns, ledger))
+            print(f"  {results[-1].row()}", file=sys.stderr, flush=True)
+    return ordered(results)
+
+
+def measure(args: argparse.Namespace, work: Path) -> tuple[list[LevelResult], QuestionPool]:
+    """Start the systems, leave the handing-over questions out of the pool, run the levels,
+    stop the systems."""
+    overrides: dict[str, Any] = {
+        "escalate_after_not_found": 1_000_000,  # a missed question must not go quiet
+        "tickets_per_conversation_per_hour": 1_000_000,
+    }
+    with contextlib.ExitStack() as on:
+        if "wechat" in args.channels:
+            from testkit.fake_wechat import FakeWeChat, ThreadedFakeWeChat
+
+            fake = on.enter_context(ThreadedFakeWeChat(FakeWeChat()))
+            overrides.update(wechat_overrides(fake.url))
+        model = args.model or newest_model()
+        systems = []
+        if ASSISTANT in args.systems:
+            mine = (
+                dict(overrides, database_url=args.database_url) if args.database_url else overrides
+            )
+            stack = on.enter_context(
+                running_assistant(model, args.faq_index, work, args.port_base, **mine)
+            )
+            systems.append(ours(ASSISTANT, stack.settings, args.channels))
+        if CLUSTER in args.systems:
+            cluster = on.enter_context(
+                running_cluster(
+                    model,
+                    args.faq_index,
+                    work / "cluster",
+                    args.port_base + CLUSTER_PORT,
+                    **overrides,
+                )
+            )
+            systems.append(
+                ours(CLUSTER, cluster.settings, args.channels, cluster.rasa_replica_urls)
+            )
+        if BARE in args.systems:
+            url = on.enter_context(bare_assistant(args.port_base + BARE_PORT))
+            systems.append(System(BARE, Target(url), ["rest"], [url]))
+        warm_up(systems)
+        nlu = systems[0]  # ours first: the model the customers talk to
+        pool = asyncio.run(without_handoffs(nlu.target.rasa_url, nlu.api_token, question_pool()))
+        print(
+            f"  question pool: {len(pool.texts)} texts; left out as handing over: "
+            f"{len(pool.left_out)}",
+            file=sys.stderr,
+            flush=True,
         )
+        return asyncio.run(run_levels(systems, args, pool)), pool
 
 
-HEADER = (
-    "| system | conversations | turns | accepted turns/s | p50 ms | p95 ms | p99 ms | max ms "
-    "| accepted, no reply | errors | lost | doubled | out of order |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-)
+# --- the report -----------------------------------------------------------------------------
 
 
-def comparison(results: Sequence[LevelResult]) -> list[str]:
-    """The issue's ratios against the bare assistant, where both ran."""
-    ours = {r.conversations: r for r in results if r.system == ASSISTANT}
-    bare = {r.conversations: r for r in results if r.system == BARE}
-    if not bare:
-        return []
-    lines = ["", "| ratio (assistant / bare) | value |", "|---|---|"]
-    ceiling = max(r.throughput for r in ours.values()) / max(r.throughput for r in bare.values())
-    lines.append(f"| throughput ceiling (best level of each) | {ceiling:.2f} |")
-    for level in sorted(set(ours) & set(bare)):
-        a, b = ours[level], bare[level]
-        lines.append(
-            f"| {level} conversations: p50 / p99 | "
-            f"{a.percentile_ms(0.5) / b.percentile_ms(0.5):.2f} / "
-            f"{a.percentile_ms(0.99) / b.percentile_ms(0.99):.2f} |"
+def describe_pool(pool: QuestionPool) -> str:
+    left_out = "; ".join(f"{text!r} ({intent})" for text, intent in pool.left_out.items())
+    return (
+        f"- Questions: {len(pool.texts)} texts, each FAQ entry's first 2 questions in English "
+        "and Chinese, but for the entries about reaching a person; left out, because a dry run "
+        f"of NLU read them as {' or '.join(sorted(pool.intents))} (they hand over): "
+        f"{len(pool.left_out)}" + (f" ({left_out})" if left_out else "")
+    )
+
+
+def describe_systems(args: argparse.Namespace) -> str:
+    parts = []
+    if ASSISTANT in args.systems:
+        parts.append(f"*{ASSISTANT}*: one process of each kind, database {args.database_kind}")
+    if CLUSTER in args.systems:
+        parts.append(
+            f"*{CLUSTER}*: `python -m bot cluster`, 2 Rasa servers, 2 action servers and 2 web "
+            "services behind nginx, PostgreSQL, Redis, RabbitMQ (bench/cluster_stack.py)"
         )
-    return lines
+    if BARE in args.systems:
+        parts.append(
+            f"*{BARE}*: Rasa with the same NLU pipeline and data whose rules only utter a "
+            "response (bench/bare_assistant.py), over REST"
+        )
+    return "; ".join(parts) + "; all started at once, each level run on each in turn"
 
 
-def report(args: argparse.Namespace, results: Sequence[LevelResult], commit: str) -> str:
+def report(
+    args: argparse.Namespace, results: Sequence[LevelResult], commit: str, pool: QuestionPool
+) -> str:
     mode = f"one message every {args.pace:g} s each" if args.pace else "closed loop"
     lines = [
         f"## Load: {', '.join(args.channels)}, {mode} (issue 18)",
@@ -346,18 +392,13 @@ def report(args: argparse.Namespace, results: Sequence[LevelResult], commit: str
         f"- Machine: {os.cpu_count()} CPUs, {platform.platform()}, Python "
         f"{platform.python_version()}; load average (1 min) at start {LOAD_AT_START:.2f}, "
         f"at the end {os.getloadavg()[0]:.2f}",
-        f"- {args.seconds:g} s per level; the assistant: one process of each kind, database "
-        f"{args.database_kind}"
-        + (
-            f"; *{BARE}*: Rasa with the same NLU pipeline and data whose rules only utter a "
-            "response (bench/bare_assistant.py), over REST, in the same run"
-            if args.baseline
-            else ""
-        ),
+        f"- {args.seconds:g} s per level; {describe_systems(args)}",
+        describe_pool(pool),
+        "- Turn times and throughput count the answered turns; a customer whose reply is the "
+        "handoff reply (*handoffs*) or who got no reply (*quiet turns*, left out of the times) "
+        "goes on in a new conversation",
         "",
-        HEADER,
-        *(result.row() for result in results),
-        *comparison(results),
+        *table(results),
     ]
     return "\n".join(lines)
 
@@ -373,55 +414,22 @@ def _commit() -> str:
     return "unknown"
 
 
-async def run_levels(targets: dict[str, Target], args: argparse.Namespace) -> list[LevelResult]:
-    """Each level on each system in turn (the assistant, then the bare one), so that both see
-    the machine in the same state as far as one run allows."""
-    results = []
-    for level in args.levels:
-        for system, target in targets.items():
-            channels = args.channels if system == ASSISTANT else ["rest"]
-            print(f"  {system}: {level} conversations ...", file=sys.stderr, flush=True)
-            conversations, seconds = await run_level(
-                target, channels, level, args.seconds, args.pace
-            )
-            turns = [turn for conversation in conversations for turn in conversation.turns]
-            ledger = None
-            if target.database_url:
-                ledger = await check_stored(target.database_url, conversations)
-            results.append(LevelResult(system, level, seconds, turns, ledger))
-            print(f"  {results[-1].row()}", file=sys.stderr, flush=True)
-    return sorted(results, key=lambda r: (r.system != ASSISTANT, r.conversations))
+def parse_systems(text: str, baseline: bool) -> list[str]:
+    """``--systems`` as row names, in the order given (``--baseline`` adds the bare Rasa).
 
-
-def measure(args: argparse.Namespace, work: Path) -> list[LevelResult]:
-    """Start the assistant (and the bare one), run the levels, stop them."""
-    overrides: dict = {
-        "escalate_after_not_found": 1_000_000,  # a missed question must not go quiet
-        "tickets_per_conversation_per_hour": 1_000_000,
-    }
-    if args.database_url:
-        overrides["database_url"] = args.database_url
-    with contextlib.ExitStack() as on:
-        if "wechat" in args.channels:
-            from testkit.fake_wechat import FakeWeChat, ThreadedFakeWeChat
-
-            fake = on.enter_context(ThreadedFakeWeChat(FakeWeChat()))
-            overrides.update(wechat_overrides(fake.url))
-        model = args.model or newest_model()
-        stack = on.enter_context(
-            running_assistant(model, args.faq_index, work, args.port_base, **overrides)
+    >>> parse_systems("cluster,assistant", baseline=True)
+    ['cluster', 'assistant', 'bare Rasa']
+    """
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in SYSTEMS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"--systems: {', '.join(unknown) or 'none'}; choose from {', '.join(SYSTEMS)}"
         )
-        settings = stack.settings
-        targets = {
-            ASSISTANT: Target(
-                settings.servers.rasa_url,
-                settings.rasa.rest_channel_token.get_secret_value(),
-                settings.database.database_url,
-            )
-        }
-        if args.baseline:
-            targets[BARE] = Target(on.enter_context(bare_assistant(args.port_base + 90)))
-        return asyncio.run(run_levels(targets, args))
+    chosen = [SYSTEMS[n] for n in names]
+    if baseline and BARE not in chosen:
+        chosen.append(BARE)
+    return list(dict.fromkeys(chosen))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -434,6 +442,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pace", type=float, default=0.0, help="seconds between a customer's messages"
     )
     parser.add_argument("--channel", choices=["rest", "socketio", "wechat", "mix"], default="rest")
+    parser.add_argument(
+        "--systems",
+        default="assistant",
+        help="comma-separated, of assistant, cluster, bare (default: assistant)",
+    )
     parser.add_argument("--baseline", action="store_true", help="also the bare Rasa assistant")
     parser.add_argument("--port-base", type=int, default=18700)
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
@@ -441,12 +454,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faq-index", type=Path, default=REPO / "var" / "faq_index")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        args.systems = parse_systems(args.systems, args.baseline)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
     args.levels = [int(part) for part in args.levels.split(",") if part.strip()]
     args.channels = ["rest", "socketio", "wechat"] if args.channel == "mix" else [args.channel]
     args.database_kind = "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite"
     with tempfile.TemporaryDirectory(prefix="bench-load-") as work:
-        results = measure(args, Path(work))
-    text = report(args, results, _commit())
+        results, pool = measure(args, Path(work))
+    text = report(args, results, _commit(), pool)
     print(text)
     if args.write_results:
         write_section(RESULTS, f"bench/load.py --channel {args.channel} --pace {args.pace:g}", text)

@@ -44,28 +44,39 @@ def wechat_overrides(api_url: str) -> dict[str, Any]:
     )
 
 
+def snapshot_index(faq_index: Path, work: Path) -> Path:
+    """A copy of the FAQ index in ``work`` (others may rebuild the original meanwhile)."""
+    index_dir = work / "faq_index"
+    if not index_dir.exists():
+        shutil.copytree(faq_index, index_dir, symlinks=True)
+    return index_dir
+
+
+def bench_settings(work: Path, **overrides: Any) -> dict[str, Any]:
+    """What every benchmarked assistant runs with (its ports and ``overrides`` aside): a fresh
+    SQLite database and run directory in ``work``, round-the-clock hours, one client playing
+    every customer."""
+    return {
+        "rasa_api_token": uuid.uuid4().hex,
+        "run_dir": work / "run",
+        "credentials_file": REPO / "credentials.yml",
+        "endpoints_file": REPO / "endpoints.yml",
+        "database_url": f"sqlite:///{work / 'app.db'}",
+        "business_hours": "00:00-24:00",  # what the bot promises must not depend on the hour
+        "tickets_per_address_per_hour": 100_000,  # one client plays every customer
+        **overrides,
+    }
+
+
 @contextlib.contextmanager
 def running_assistant(
     model: Path, faq_index: Path, work: Path, port_base: int, **overrides: Any
 ) -> Iterator[RunningAssistant]:
     """Start the assistant (Rasa on ``port_base + 5``, actions ``+ 55``, web ``+ 80``) and stop
     it when the block ends. ``overrides`` are settings (``database_url``, WeChat's, ...)."""
-    index_dir = work / "faq_index"
-    shutil.copytree(faq_index, index_dir, symlinks=True)  # a snapshot: others may rebuild
-    os.environ["FAQ_INDEX_DIR"] = str(index_dir)
-    chosen: dict[str, Any] = dict(
-        rasa_port=port_base + 5,
-        action_port=port_base + 55,
-        web_port=port_base + 80,
-        rasa_api_token=uuid.uuid4().hex,
-        run_dir=work / "run",
-        credentials_file=REPO / "credentials.yml",
-        endpoints_file=REPO / "endpoints.yml",
-        database_url=f"sqlite:///{work / 'app.db'}",
-        business_hours="00:00-24:00",  # what the bot promises must not depend on the hour
-        tickets_per_address_per_hour=100_000,  # one client plays every customer
-    )
-    settings = Settings(**{**chosen, **overrides})
+    os.environ["FAQ_INDEX_DIR"] = str(snapshot_index(faq_index, work))
+    ports = dict(rasa_port=port_base + 5, action_port=port_base + 55, web_port=port_base + 80)
+    settings = Settings(**bench_settings(work, **{**ports, **overrides}))
     asyncio.run(upgrade(settings.database.database_url))
     processes = assistant_processes(settings, model, work)
     start_in_order(processes, settings.supervision.startup_timeout)
