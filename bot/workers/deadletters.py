@@ -93,6 +93,10 @@ def is_poison(exc: BaseException) -> bool:
     return isinstance(exc, POISON)
 
 
+# The advisory lock key ingestion batches share on PostgreSQL (any constant no one else uses).
+INGESTION_LOCK = 0x5B0_1E57
+
+
 async def begin_batch(session: AsyncSession) -> None:
     """Open the batch's transaction now, so that the events' savepoints nest inside it.
 
@@ -100,11 +104,16 @@ async def begin_batch(session: AsyncSession) -> None:
     issued first would open one of its own, and its RELEASE commit the batch so far, which a
     crash later in the batch could then not undo. IMMEDIATE takes the write lock at once, as
     the driver's implicit BEGIN did at the first write (waiting out Rasa's writes instead of
-    failing to upgrade a read snapshot). Other databases begin with the session's transaction.
+    failing to upgrade a read snapshot). On PostgreSQL the batch takes a transaction-level
+    advisory lock: the web services' ingestion workers store their batches in turn, as the
+    architecture has it (side by side, two batches updated the same customers' rows in
+    different orders and deadlocked, and both were rolled back and redelivered).
     """
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
         await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGESTION_LOCK})")
 
 
 async def count_dead_letters(session: AsyncSession) -> int:
