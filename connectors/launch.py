@@ -60,7 +60,7 @@ def validate_action_results_once_compiled() -> None:
             return True
         return rasa_check(action, result)
 
-    RemoteAction._validate_action_result = check  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = check  # type: ignore[assignment]
 
 
 def main() -> None:

@@ -85,7 +85,9 @@ class BatchedSqlEventBroker(SQLEventBroker):
             self._write_after(self._last_write, batch)
         )
 
-    async def _write_after(self, previous: asyncio.Task[None] | None, batch: list[dict]) -> None:
+    async def _write_after(
+        self, previous: asyncio.Task[None] | None, batch: list[dict[str, Any]]
+    ) -> None:
         if previous is not None:
             await asyncio.wait([previous])  # batches are written in the order published
         wait = RETRY_FIRST

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import yaml
@@ -53,7 +54,7 @@ class WarmUp:
     request waiting behind them, would otherwise wait for."""
 
     url: str
-    body: dict
+    body: dict[str, Any]
 
 
 @dataclass
