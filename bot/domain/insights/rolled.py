@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, distinct, func, null, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.insights.conversations import ConversationFigures, count_outcomes, spanning
@@ -35,8 +35,12 @@ def _days(flt: InsightsFilter, window: Period, table: Any) -> list[ColumnElement
     ]
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.max(case((condition, ONE), else_=ZERO))
+def _yes(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, ONE), else_=ZERO)
+
+
+def _one_day_each(chosen: Sequence[Period]) -> bool:
+    return all(period.first == period.last for period in chosen)
 
 
 async def _outcomes(
@@ -47,16 +51,27 @@ async def _outcomes(
 ) -> None:
     d = ConversationDay
     active = or_(d.messages > 0, d.first_ticket_id.is_not(None), d.not_helpful > 0)
-    days = (
-        select(
-            d.conversation_id,
-            day_period_of(d.day, chosen).label("period"),
-            d.questions,
-            d.answered,
-            d.first_ticket_id,
-            d.not_helpful,
+    period = day_period_of(d.day, chosen).label("period")
+    where = (*_days(flt, spanning(chosen), d), active)
+    if _one_day_each(chosen):  # a conversation's day is its period: one row each already
+        each = (
+            select(
+                d.conversation_id.label("conversation"),
+                period,
+                _yes(d.questions > 0).label("question"),
+                _yes(d.answered > 0).label("answered"),
+                _yes(d.first_ticket_id.is_not(None)).label("ticket"),
+                _yes(d.not_helpful > 0).label("refused"),
+                d.first_ticket_id.label("first_ticket"),
+            )
+            .where(*where)
+            .subquery("conversation_periods")
         )
-        .where(*_days(flt, spanning(chosen), d), active)
+        await count_outcomes(session, each, figures)
+        return
+    days = (
+        select(d.conversation_id, period, d.questions, d.answered, d.first_ticket_id, d.not_helpful)
+        .where(*where)
         .subquery("days")
     )
     r = days.c
@@ -64,10 +79,10 @@ async def _outcomes(
         select(
             r.conversation_id.label("conversation"),
             r.period,
-            _flag(r.questions > 0).label("question"),
-            _flag(r.answered > 0).label("answered"),
-            _flag(r.first_ticket_id.is_not(None)).label("ticket"),
-            _flag(r.not_helpful > 0).label("refused"),
+            func.max(_yes(r.questions > 0)).label("question"),
+            func.max(_yes(r.answered > 0)).label("answered"),
+            func.max(_yes(r.first_ticket_id.is_not(None))).label("ticket"),
+            func.max(_yes(r.not_helpful > 0)).label("refused"),
             func.min(r.first_ticket_id).label("first_ticket"),
         )
         .group_by(r.conversation_id, r.period)
@@ -94,10 +109,13 @@ async def _customers(
         .subquery("customers")
     )
     r = rows.c
-    new = case((r.first_period == r.period, r.customer), else_=null())
-    query = select(r.period, func.count(distinct(r.customer)), func.count(distinct(new))).group_by(
-        r.period
+    # Each customer once per period (a hash aggregate, not a sort per distinct count).
+    each = (
+        select(r.period, func.max(_yes(r.first_period == r.period)).label("new"))
+        .group_by(r.period, r.customer)
+        .subquery("customer_periods")
     )
+    query = select(each.c.period, func.count(), func.sum(each.c.new)).group_by(each.c.period)
     for period, customers, new_customers in await session.execute(query):
         figures[period].customers = customers
         figures[period].new_customers = new_customers
@@ -134,8 +152,22 @@ async def _sums(
         found.helpful = rated - refused
 
 
+def _add_up(
+    parts: tuple[Sequence[ConversationFigures], Sequence[QuestionFigures]],
+    conversations: ConversationFigures,
+    questions: QuestionFigures,
+) -> None:
+    """The sums of :func:`_sums` over ``parts`` (each row's days are its own)."""
+    conversations.customer_messages = sum(c.customer_messages for c in parts[0])
+    for name in vars(questions):
+        setattr(questions, name, sum(getattr(q, name) for q in parts[1]))
+
+
 async def rolled_figures(
-    session: AsyncSession, flt: InsightsFilter, chosen: Sequence[Period]
+    session: AsyncSession,
+    flt: InsightsFilter,
+    chosen: Sequence[Period],
+    parts: tuple[Sequence[ConversationFigures], Sequence[QuestionFigures]] | None = None,
 ) -> tuple[list[ConversationFigures], list[QuestionFigures]]:
     """The conversation and question figures of each period in ``chosen``, from the roll-up.
 
@@ -144,6 +176,9 @@ async def rolled_figures(
         flt: the conversations to count.
         chosen: contiguous periods, in order, whose edges are local midnights of the roll-up's
             time zone.
+        parts: the figures of the periods that make up the only period of ``chosen`` (a
+            report's days or weeks, for its total): the messages and question figures, which
+            add up, are their sums instead of being read again.
 
     Returns:
         One :class:`ConversationFigures` and one :class:`QuestionFigures` per period.
@@ -152,7 +187,10 @@ async def rolled_figures(
     questions = [QuestionFigures() for _ in chosen]
     await _outcomes(session, flt, chosen, conversations)
     await _customers(session, flt, chosen, conversations)
-    await _sums(session, flt, chosen, conversations, questions)
+    if parts is not None and len(chosen) == 1:
+        _add_up(parts, conversations[0], questions[0])
+    else:
+        await _sums(session, flt, chosen, conversations, questions)
     return conversations, questions
 
 

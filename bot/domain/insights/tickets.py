@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.insights.business_time import business_seconds
@@ -45,7 +45,7 @@ from bot.domain.insights.filters import InsightsFilter, in_scope
 from bot.domain.insights.periods import Period, period_of
 from bot.domain.insights.sources import ONE, ZERO, tickets_opened
 from bot.settings.hours import BusinessHours
-from bot.store.models import Agent, OutboxKind, OutboxMessage, Ticket, TicketFact, TicketStatus
+from bot.store.models import Agent, OutboxKind, OutboxMessage, Ticket, TicketStatus
 
 RATINGS = range(1, 6)
 # Open or assigned (bot.domain.tickets.ACTIVE; that module imports this package's facts).
@@ -160,56 +160,20 @@ class TicketTimes:
             waited(row.resolved_at) if resolved else None,
         )
 
-    @classmethod
-    def counted(cls, fact: Row[Any]) -> TicketTimes:
-        """The times of a ticket fact row (:mod:`.ticket_facts`), as :meth:`of` counted them."""
 
-        def pair(wall: float | None, business: float | None) -> tuple[float, float] | None:
-            return None if wall is None or business is None else (wall, business)
-
-        return cls(
-            pair(fact.first_response_seconds, fact.first_response_business_seconds),
-            pair(fact.resolution_seconds, fact.resolution_business_seconds),
-        )
-
-
-def _asked(ticket_id: Any) -> Any:
-    # Not correlated: the database reads the delivered rating requests once.
+def rating_requested(ticket_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """SQL: the ticket's "please rate" message reached the customer (the delivered ``resume``
+    outbox message of its resolution); not correlated: the database reads them once."""
     requested = select(OutboxMessage.ticket_id).where(
         OutboxMessage.kind == OutboxKind.RESUME.value,
         OutboxMessage.delivered_at.is_not(None),
         OutboxMessage.ticket_id.is_not(None),
     )
-    return case((ticket_id.in_(requested), ONE), else_=ZERO).label("asked")
-
-
-def _facts(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
-    """The ticket fact rows of the tickets :func:`_rows` reads, with their period."""
-    f = TicketFact
-    window = spanning(chosen)
-    query = select(
-        period_of(f.created_at, chosen).label("period"),
-        f.reason,
-        f.reopened,
-        f.satisfaction,
-        f.assigned_agent_id,
-        f.first_response_seconds,
-        f.first_response_business_seconds,
-        f.resolution_seconds,
-        f.resolution_business_seconds,
-        _asked(f.ticket_id),
-    ).where(
-        f.created_at >= window.start,
-        f.created_at < window.end,
-        *in_scope(flt, f.conversation_id),
-    )
-    if flt.agent_id is not None:
-        query = query.where(f.assigned_agent_id == flt.agent_id)
-    return query
+    return ticket_id.in_(requested)
 
 
 def _rows(flt: InsightsFilter, chosen: Sequence[Period]) -> Select[Any]:
-    asked = _asked(Ticket.id)
+    asked = case((rating_requested(Ticket.id), ONE), else_=ZERO).label("asked")
     return tickets_opened(
         flt,
         spanning(chosen),
@@ -235,22 +199,34 @@ class AgentFigures:
     figures: TicketFigures
 
 
+async def named_agents(
+    session: AsyncSession, by_agent: dict[int, TicketFigures]
+) -> list[AgentFigures]:
+    """The figures of each agent in ``by_agent`` (by id) with the agent's names, by name."""
+    if not by_agent:
+        return []
+    named = await session.execute(
+        select(Agent.id, Agent.username, Agent.display_name).where(Agent.id.in_(by_agent))
+    )
+    agents = [AgentFigures(i, user, name, by_agent[i]) for i, user, name in named]
+    return sorted(agents, key=lambda a: (a.name, a.agent_id))
+
+
 async def ticket_figures(
     session: AsyncSession,
     flt: InsightsFilter,
     chosen: Sequence[Period],
     hours: BusinessHours,
-    facts: bool = False,
 ) -> tuple[list[TicketFigures], TicketFigures, list[AgentFigures]]:
-    """The ticket figures of each period in ``chosen``, over them all, and per agent.
+    """The ticket figures of each period in ``chosen``, over them all, and per agent, counted
+    from the raw rows (:func:`bot.domain.insights.fact_figures.fact_figures` reads the same
+    from the ticket facts).
 
     Args:
         session: a session on the application database (only read).
         flt: the conversations (and agent) whose tickets count.
         chosen: contiguous periods, in order.
         hours: business hours, for the times counted in business hours only.
-        facts: read the ticket facts (:mod:`.ticket_facts`, counted in ``hours``) instead of
-            counting the times of each ticket's row.
 
     Returns:
         One :class:`TicketFigures` per period, in the same order; those of all the periods
@@ -259,26 +235,16 @@ async def ticket_figures(
     """
     figures = [TicketFigures() for _ in chosen]
     by_agent: dict[int, TicketFigures] = {}
-    query = _facts(flt, chosen) if facts else _rows(flt, chosen)
     # On the connection: a row per ticket, without the ORM's result processing.
     connection = await session.connection()
-    for row in await connection.execute(query):
+    for row in await connection.execute(_rows(flt, chosen)):
         # Once: business hours take a loop over the days.
-        times = TicketTimes.counted(row) if facts else TicketTimes.of(row, hours)
+        times = TicketTimes.of(row, hours)
         figures[row.period].add(row, hours, times)
         if row.assigned_agent_id is not None:
             by_agent.setdefault(row.assigned_agent_id, TicketFigures()).add(row, hours, times)
-    agents = []
-    if by_agent:
-        named = await session.execute(
-            select(Agent.id, Agent.username, Agent.display_name).where(Agent.id.in_(by_agent))
-        )
-        agents = [AgentFigures(i, user, name, by_agent[i]) for i, user, name in named]
-    return (
-        figures,
-        TicketFigures.combined(figures),
-        sorted(agents, key=lambda a: (a.name, a.agent_id)),
-    )
+    agents = await named_agents(session, by_agent)
+    return figures, TicketFigures.combined(figures), agents
 
 
 @dataclass(frozen=True)
