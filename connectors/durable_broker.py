@@ -10,6 +10,10 @@ connection is back, and offers :meth:`DurableEventBroker.settle`: the channels a
 RabbitMQ. Delivery is at least once: an event whose confirmation was lost with the connection is
 published again (the ingestion worker skips events it has).
 
+The connection runs on an event loop of its own, in a thread, so that confirmations come while
+the Rasa server's loop is busy with NLU (on that loop, 50 conversations on 2 servers had every
+turn's events confirmed only after :data:`SETTLE_TIMEOUT`, and a kill then lost them).
+
 endpoints.yml (written by ``python -m bot run`` when ``EVENT_BROKER_URL`` is set)::
 
     event_broker:
@@ -30,7 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
+from concurrent.futures import Future
 from typing import Any
 
 from rasa.core.brokers.pika import PikaEventBroker
@@ -43,38 +49,65 @@ SETTLE_TIMEOUT = 5.0
 # While waiting, how often what could not be published is tried again.
 RETRY_INTERVAL = 0.5
 
-_Kept = tuple[dict[str, Any], "dict[str, str] | None", "asyncio.Future[None]"]
+_Kept = tuple[dict[str, Any], "dict[str, str] | None", "Future[None]"]
 
 
 class DurableEventBroker(PikaEventBroker):
-    """A :class:`PikaEventBroker` that keeps each event until RabbitMQ has confirmed it."""
+    """A :class:`PikaEventBroker` that keeps each event until RabbitMQ has confirmed it.
+
+    Its connection runs on an event loop of its own, in a thread (``rabbitmq-events``): on
+    the Rasa server's loop, busy with NLU, a turn's events took turns of that loop for every
+    frame written and every confirmation read, behind every other conversation's events, and
+    were confirmed long after SETTLE_TIMEOUT (50 conversations on 2 servers: every turn).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        io_loop = asyncio.new_event_loop()
+        kwargs["event_loop"] = io_loop  # not the Rasa server's: see the class
         super().__init__(*args, **kwargs)
+        self._io_thread = threading.Thread(
+            target=io_loop.run_forever, name="rabbitmq-events", daemon=True
+        )
+        self._io_thread.start()
         # By conversation (the events' sender_id): a turn waits for its own events, not for
-        # everything the other conversations published meanwhile.
-        self._unconfirmed: dict[str, set[asyncio.Future[None]]] = {}
-        self._kept: deque[_Kept] = deque()
+        # everything the other conversations published meanwhile. Shared by both threads.
+        self._unconfirmed: dict[str, set[Future[None]]] = {}
+        self._unconfirmed_lock = threading.Lock()
+        self._kept: deque[_Kept] = deque()  # the connection's thread only
 
     async def connect(self) -> None:
         """Connects to RabbitMQ, then publishes what was kept while there was no connection."""
+        await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(self._connect_here(), self._loop)
+        )
+
+    async def _connect_here(self) -> None:
         await super().connect()
         self._publish_unpublished_messages()
 
+    async def close(self) -> None:
+        """Closes the connection and ends its thread."""
+        try:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(super().close(), self._loop))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
     def publish(self, event: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         """Publishes ``event`` in the background; :meth:`settle` waits for its confirmation."""
-        confirmed: asyncio.Future[None] = self._loop.create_future()
+        confirmed: Future[None] = Future()
         sender = str(event.get("sender_id"))
-        self._unconfirmed.setdefault(sender, set()).add(confirmed)
+        with self._unconfirmed_lock:
+            self._unconfirmed.setdefault(sender, set()).add(confirmed)
         confirmed.add_done_callback(lambda done: self._forget(sender, done))
-        self._send((event, headers, confirmed))
+        self._loop.call_soon_threadsafe(self._send, (event, headers, confirmed))
 
-    def _forget(self, sender: str, confirmed: asyncio.Future[None]) -> None:
-        waiting = self._unconfirmed.get(sender)
-        if waiting is not None:
-            waiting.discard(confirmed)
-            if not waiting:
-                del self._unconfirmed[sender]
+    def _forget(self, sender: str, confirmed: Future[None]) -> None:
+        with self._unconfirmed_lock:
+            waiting = self._unconfirmed.get(sender)
+            if waiting is not None:
+                waiting.discard(confirmed)
+                if not waiting:
+                    del self._unconfirmed[sender]
 
     def _send(self, kept: _Kept) -> None:
         task = self._loop.create_task(self._deliver(kept))
@@ -100,6 +133,10 @@ class DurableEventBroker(PikaEventBroker):
         while self._kept:
             self._send(self._kept.popleft())
 
+    def _retry_kept(self) -> None:
+        if self._kept and self._exchange is not None and self.is_ready():
+            self._publish_unpublished_messages()
+
     async def settle(self, timeout: float = SETTLE_TIMEOUT, sender_id: str | None = None) -> bool:
         """Waits until RabbitMQ has confirmed every event published so far (of the conversation
         ``sender_id``; None: of all).
@@ -115,13 +152,15 @@ class DurableEventBroker(PikaEventBroker):
             events are in Rasa's tracker store and still go to RabbitMQ once it is back, but a
             crash before then loses them from the event stream).
         """
-        if sender_id is None:
-            waiting = {f for futures in self._unconfirmed.values() for f in futures}
-        else:
-            waiting = set(self._unconfirmed.get(sender_id, ()))
-        deadline = self._loop.time() + timeout
-        while waiting:
-            remaining = deadline - self._loop.time()
+        with self._unconfirmed_lock:
+            if sender_id is None:
+                waiting = {f for futures in self._unconfirmed.values() for f in futures}
+            else:
+                waiting = set(self._unconfirmed.get(sender_id, ()))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while waiting := {f for f in waiting if not f.done()}:
+            remaining = deadline - loop.time()
             if remaining <= 0:
                 log.error(
                     "RabbitMQ has not confirmed %d events within %.1f s: answering anyway "
@@ -130,9 +169,10 @@ class DurableEventBroker(PikaEventBroker):
                     timeout,
                 )
                 return False
-            if self._kept and self._exchange is not None and self.is_ready():
-                self._publish_unpublished_messages()
-            _, waiting = await asyncio.wait(waiting, timeout=min(remaining, RETRY_INTERVAL))
+            self._loop.call_soon_threadsafe(self._retry_kept)
+            await asyncio.wait(
+                [asyncio.wrap_future(f) for f in waiting], timeout=min(remaining, RETRY_INTERVAL)
+            )
         return True
 
 

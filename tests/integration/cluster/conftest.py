@@ -1,28 +1,29 @@
 """One local cluster for the whole package: ``python -m bot cluster`` with 2 Rasa servers, 2
 action servers and 2 web services behind nginx (ports 18100-18199), on PostgreSQL databases of
-its own, a Redis database of its own and a RabbitMQ queue of its own, all removed afterwards.
+its own, a Redis database of its own and a RabbitMQ node of its own (``cluster_broker``, AMQP
+on 127.0.0.1:5673, so that a test may restart it), all removed afterwards.
 
-Tests may kill replicas (the supervisor restarts them); a test that needs all of them up waits
-for the restart itself. Set TEST_CLUSTER_REDIS_DB to move it to another Redis database.
+Tests may kill replicas (the supervisor restarts them) and restart the broker; a test that
+needs all of them up waits for the restart itself. Set TEST_CLUSTER_REDIS_DB to move it to
+another Redis database.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.cluster import ClusterRun
+from tests.support.rabbitmq_node import NoRabbitMQServer, RabbitMQNode
 
-RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
 REDIS_DB = int(os.environ.get("TEST_CLUSTER_REDIS_DB", "12"))
 PORTS = (18100, 18110, 18120)  # nginx: Rasa, actions, web; replica i: the port + i
+BROKER_PORTS = (5673, 25673)  # the cluster's RabbitMQ node: AMQP, Erlang distribution
 
 
 def _redis(url: str) -> None:
@@ -34,23 +35,6 @@ def _redis(url: str) -> None:
         client.flushdb()
     except redis.RedisError as exc:
         pytest.skip(f"no Redis at {url} ({exc}); set TEST_REDIS_URL")
-
-
-def _rabbitmq(queue: str, delete: bool = False) -> None:
-    import aio_pika
-
-    async def probe() -> None:
-        connection = await aio_pika.connect(RABBITMQ_URL, timeout=5)
-        async with connection:
-            if delete:
-                await (await connection.channel()).queue_delete(queue)
-
-    try:
-        asyncio.run(probe())
-    except Exception as exc:  # no server: skip, and say why
-        if delete:
-            raise
-        pytest.skip(f"no RabbitMQ at {RABBITMQ_URL} ({exc}); set TEST_RABBITMQ_URL")
 
 
 def _warm_up(run: ClusterRun) -> None:
@@ -73,7 +57,25 @@ def _warm_up(run: ClusterRun) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory, rasa_model: Path, postgres) -> Iterator[ClusterRun]:
+def cluster_broker(tmp_path_factory) -> Iterator[RabbitMQNode]:
+    """The cluster's RabbitMQ: a node of its own, which a test may stop and start (the
+    machine's shared one serves other tests meanwhile); stopped and its files removed at the
+    end."""
+    try:
+        node = RabbitMQNode(tmp_path_factory.mktemp("rabbitmq"), *BROKER_PORTS)
+    except NoRabbitMQServer as exc:
+        pytest.skip(str(exc))
+    try:
+        node.start()
+        yield node
+    finally:
+        node.remove()
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    tmp_path_factory, rasa_model: Path, postgres, cluster_broker: RabbitMQNode
+) -> Iterator[ClusterRun]:
     from bot.runtime.load_balancer import nginx_binary
 
     try:
@@ -82,8 +84,6 @@ def cluster(tmp_path_factory, rasa_model: Path, postgres) -> Iterator[ClusterRun
         pytest.skip(str(exc))
     redis_url = f"{REDIS_SERVER}/{REDIS_DB}"
     _redis(redis_url)
-    queue = f"test-cluster-{uuid.uuid4().hex[:8]}"
-    _rabbitmq(queue)
     work = tmp_path_factory.mktemp("cluster")
     run = ClusterRun(
         work,
@@ -91,8 +91,8 @@ def cluster(tmp_path_factory, rasa_model: Path, postgres) -> Iterator[ClusterRun
         PORTS,
         DATABASE_URL=postgres.new_database(),  # and <name>_tracker: both dropped by postgres
         REDIS_URL=redis_url,
-        EVENT_BROKER_URL=RABBITMQ_URL,
-        EVENT_QUEUE=queue,
+        EVENT_BROKER_URL=cluster_broker.url,
+        EVENT_QUEUE="test-cluster-events",
         AUTO_ASSIGN="false",
         # A restarted Rasa server loads its model: give it time on a busy machine.
         STARTUP_TIMEOUT="400",
@@ -110,7 +110,6 @@ def cluster(tmp_path_factory, rasa_model: Path, postgres) -> Iterator[ClusterRun
     finally:
         run.stop()
         run.kill_leftovers()
-        _rabbitmq(queue, delete=True)
         import redis
 
         redis.Redis.from_url(redis_url, socket_timeout=2).flushdb()

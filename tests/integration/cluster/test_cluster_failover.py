@@ -1,212 +1,159 @@
-"""kill -9 of one Rasa server while conversations stream REST messages through nginx: they go
-on through the other, nothing a client was told was accepted is lost, doubled or out of order
-in the profiles, and the supervisor brings the killed server back."""
+"""Failures under load: while 50 conversations stream REST messages through nginx, one part of
+the cluster breaks (kill -9 of a Rasa server, of an action server, of a web service, whose
+ingestion holds events it has not acknowledged yet; a restart of RabbitMQ). The conversations
+go on through the rest of the cluster, the broken part comes back, and every message a client
+was told was accepted (200) is in its customer's profile exactly once, in order.
+
+Each scenario prints what the customers saw (failed answers, sends again, delay) and how long
+the part was away.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import os
+import re
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
 import pytest
 
-from tests.support.cluster import (
-    ClusterRun,
-    customer_texts,
-    tracker_user_texts,
-    wait_until_serving,
+from tests.support.cluster import ClusterRun
+from tests.support.failover import (
+    CONVERSATIONS,
+    Seen,
+    Stream,
+    doubled_or_out_of_order,
+    stored_messages,
+    stream_during,
+    what_clients_saw,
 )
+from tests.support.rabbitmq_node import RabbitMQNode
 from tests.support.supervisor import wait_for
 
 pytestmark = pytest.mark.integration
 
-CONVERSATIONS = 24
-BEFORE_KILL = 30.0  # at most, until every conversation had an answer: then the kill
-AFTER_KILL = 20.0  # seconds of traffic after it
-PAUSE = 5.0  # between a conversation's answer and its next message
-# Each conversation's first message after the kill is answered within this long beyond the
-# turn time before the kill (p95; on a machine of 2 busy cores, turns alone take seconds). It
-# may wait for the lock its conversation had on the killed server (TICKET_LOCK_LIFETIME).
-RESUME_WITHIN = 10.0
-QUESTIONS = [
-    "Where is my order?",
-    "How long does a refund take?",
-    "How do I reset my password?",
-    "How do I get an invoice?",
-    "Can I pay with PayPal?",
-    "I want to change my delivery address",
-    "What is your return policy?",
-    "Do you ship abroad?",
-    "How do I cancel my order?",
-    "When will my parcel arrive?",
-    "Is there a warranty?",
-    "How do I use a coupon?",
-]
-
-
-@dataclass
-class Sent:
-    text: str
-    status: int  # 0: no HTTP answer
-    started: float
-    ended: float
-
-
-async def _converse(
-    http: aiohttp.ClientSession,
-    url: str,
-    token: str,
-    sender: str,
-    stop_at: list[float],
-    sent: list[Sent],
-) -> list[Sent]:
-    for number, question in enumerate(QUESTIONS * 3):
-        if time.monotonic() > stop_at[0]:
-            break
-        text = f"{question} ({number})"  # each message of a conversation told apart
-        started = time.monotonic()
-        try:
-            async with http.post(
-                f"{url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": text},
-                headers={"Authorization": f"Bearer {token}"},
-            ) as response:
-                await response.read()
-                status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            status = 0
-        sent.append(Sent(text, status, started, time.monotonic()))
-        await asyncio.sleep(PAUSE)
-    return sent
+BROKER = "rabbitmq"
+SCENARIOS = {
+    "rasa-2": pytest.param("rasa-2"),
+    "actions-2": pytest.param(
+        "actions-2",
+        marks=pytest.mark.xfail(
+            reason="some turns sent 11-17 s after the kill get no answer within 60 s (nginx "
+            "passes Rasa's action calls to the restarting actions-2, which accepts connections "
+            "before it answers, and does not pass a POST on): open in issue 18"
+        ),
+    ),
+    "web-2": pytest.param("web-2"),
+    BROKER: pytest.param(BROKER),
+}
+# Each scenario takes 2.5-3 minutes on 2 cores (the stream, the part's restart, ingestion
+# catching up): `make test` runs the Rasa server's; CLUSTER_FAILOVER=all (or a comma-separated
+# list) runs others.
+CHOSEN = os.environ.get("CLUSTER_FAILOVER", "rasa-2")
+# Each conversation's first message after the disruption is answered within this long beyond
+# the p95 delay before it (on a machine of 2 busy cores, turns alone take seconds). It may
+# wait for the lock its conversation had on a killed Rasa server (TICKET_LOCK_LIFETIME), for a
+# send again after a 503 (RETRY_AFTER_SECONDS), or for RabbitMQ's confirmation
+# (SETTLE_TIMEOUT), or for a send again after a 503 and that turn.
+RESUME_WITHIN = 25.0
+BACK_WITHIN = 300.0  # a restarted Rasa server loads its model
+BACK_AFTER = re.compile(r"back after (?P<seconds>[\d.]+) s")
 
 
 @dataclass
 class Outcome:
-    results: dict[str, list[Sent]]  # each conversation's messages, as its client saw them
-    report: dict
+    scenario: str
+    stream: Stream
+    seen: Seen
     stored: dict[str, list[str]]  # what each customer said, as their profile has it
     missing: str  # the accepted messages not in the profiles, described ("" when none)
+    stored_after: float  # seconds from the stream's end until all were stored (inf: never)
+    back_after: float | None  # seconds the broken part was away (None: not back)
+    supervisor: str  # what the supervisor logged meanwhile
 
 
-async def _stream_and_kill(cluster: ClusterRun) -> tuple[dict[str, list[Sent]], float]:
-    token = cluster.secrets["REST_CHANNEL_TOKEN"]
-    senders = [f"failover-{uuid.uuid4().hex[:8]}-{i}" for i in range(CONVERSATIONS)]
-    stop_at = [float("inf")]
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
-        sent: dict[str, list[Sent]] = {s: [] for s in senders}
-        streams = [
-            asyncio.create_task(_converse(http, cluster.rasa_url, token, s, stop_at, sent[s]))
-            for s in senders
-        ]
-        deadline = time.monotonic() + BEFORE_KILL
-        while time.monotonic() < deadline and not all(
-            any(m.status == 200 for m in said) for said in sent.values()
-        ):
-            await asyncio.sleep(0.2)
-        killed_at = time.monotonic()
-        cluster.kill("rasa-2")
-        stop_at[0] = killed_at + AFTER_KILL
-        return dict(zip(senders, await asyncio.gather(*streams), strict=True)), killed_at
+def _ingestion_failures(cluster: ClusterRun) -> int:
+    """How often the web services' ingestion rolled a batch back (a deadlock between the two,
+    a lost connection) and tried again, so far."""
+    logs = cluster.run_dir.glob("web-*.log")
+    return sum(log.read_text(errors="replace").count("RabbitMQ ingestion failed") for log in logs)
 
 
-@pytest.fixture(scope="module")
-def outcome(cluster: ClusterRun) -> Outcome:
-    """One stream of REST conversations through nginx, rasa-2 killed in its middle; then the
-    profiles, once ingestion has stored every accepted message (or after 60 s)."""
-    results, killed_at = asyncio.run(_stream_and_kill(cluster))
-    report = _what_clients_saw(results, killed_at)
-    print(report["text"])
-    accepted = {s: [m.text for m in sent if m.status == 200] for s, sent in results.items()}
-    stored, missing = asyncio.run(_stored(cluster, accepted, results, killed_at))
-    print(missing or "every accepted message is in its profile")
-    return Outcome(results, report, stored, missing)
+def _disruption(scenario: str, cluster: ClusterRun, broker: RabbitMQNode) -> Callable[[], object]:
+    if scenario == BROKER:
+        return broker.restart
+    return lambda: cluster.kill(scenario)
 
 
-def test_conversations_go_on_through_the_other_rasa_server(cluster: ClusterRun, outcome):
-    report = outcome.report
-    assert report["before_kill_ok"] >= CONVERSATIONS, "too little traffic before the kill"
-    assert "rasa-2: killed by SIGKILL; restart 1" in cluster.supervisor_log()
+def _back_after(scenario: str, cluster: ClusterRun, logged_before: int, stream: Stream) -> float:
+    """Seconds the broken part was away: as the supervisor counted them for a replica (from
+    its death to its first good readiness probe); the restart's for RabbitMQ."""
+    if scenario == BROKER:
+        return stream.disrupted_for
+
+    def back() -> re.Match[str] | None:
+        for line in cluster.supervisor_log()[logged_before:].splitlines():
+            if f"{scenario}: back after" in line:
+                return BACK_AFTER.search(line)
+        return None
+
+    wait_for(lambda: back() is not None, BACK_WITHIN, 1.0)
+    found = back()
+    assert found is not None
+    return float(found["seconds"])
+
+
+@pytest.fixture(
+    scope="module",
+    params=[p for name, p in SCENARIOS.items() if CHOSEN == "all" or name in CHOSEN.split(",")],
+)
+def outcome(request, cluster: ClusterRun, cluster_broker: RabbitMQNode) -> Outcome:
+    """One stream of conversations with the scenario's disruption in its middle; then the
+    profiles, once ingestion has stored every accepted message (or after 60 s), and the broken
+    part back (the next scenario needs the whole cluster)."""
+    scenario = request.param
+    started = time.monotonic()
+    logged_before = len(cluster.supervisor_log())
+    failures_before = _ingestion_failures(cluster)
+    stream = asyncio.run(stream_during(cluster, _disruption(scenario, cluster, cluster_broker)))
+    seen = what_clients_saw(stream)
+    stored, missing, stored_after = asyncio.run(stored_messages(cluster, stream))
+    back_after: float | None
     try:
-        assert report["resumed_within"] <= RESUME_WITHIN + report["p95_before"], report["text"]
-    finally:  # the other tests need both Rasa servers: the supervisor brings rasa-2 back
-        wait_until_serving(cluster, "rasa-2")
-    # The supervisor's own readiness probe (every PROBE_INTERVAL) records it soon after.
-    wait_for(lambda: "rasa-2: back after" in cluster.supervisor_log(), 30)
-
-
-def test_no_accepted_message_is_doubled_or_out_of_order(outcome):
-    for sender, sent in outcome.results.items():
-        accepted = [m.text for m in sent if m.status == 200]
-        said = outcome.stored[sender]
-        assert len(said) == len(set(said)), f"a message doubled in {sender}: {said}"
-        assert set(said) <= {m.text for m in sent}
-        assert [t for t in accepted if t in said] == [t for t in said if t in accepted]
-
-
-def test_no_accepted_message_is_lost(outcome):
-    assert not outcome.missing, outcome.missing
-
-
-async def _stored(
-    cluster: ClusterRun,
-    accepted: dict[str, list[str]],
-    results: dict[str, list[Sent]],
-    killed_at: float,
-) -> tuple[dict[str, list[str]], str]:
-    """The customers' messages in their profiles, once every accepted one is there (at most
-    60 s), and the accepted ones missing, described ("" when none)."""
-    deadline = time.monotonic() + 60
-    while True:
-        stored = await customer_texts(cluster.database_url, list(accepted))
-        missing = {s: set(texts) - set(stored[s]) for s, texts in accepted.items()}
-        if not any(missing.values()):
-            return stored, ""
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    tracker = await tracker_user_texts(cluster.database_url, list(accepted))
-    lines = [
-        f"{s[-3:]} {m.text!r} sent {m.started - killed_at:+.1f} s answered "
-        f"{m.ended - killed_at:+.1f} s from the kill; in Rasa's tracker: {m.text in tracker[s]}"
-        for s, texts in missing.items()
-        for m in results[s]
-        if m.text in texts
-    ]
-    return stored, f"{len(lines)} accepted messages never stored:\n" + "\n".join(lines)
-
-
-def _what_clients_saw(results: dict[str, list[Sent]], killed_at: float) -> dict:
-    every = [m for sent in results.values() for m in sent]
-    failed = [m for m in every if m.status != 200]
-    statuses: dict[int, int] = {}
-    for m in failed:
-        statuses[m.status] = statuses.get(m.status, 0) + 1
-    resumed = []
-    for sent in results.values():
-        after = [m for m in sent if m.status == 200 and m.started >= killed_at]
-        resumed.append(after[0].ended - after[0].started if after else float("inf"))
-    turns = sorted(m.ended - m.started for m in every if m.status == 200)
-    before = sorted(m.ended - m.started for m in every if m.status == 200 and m.ended < killed_at)
-    p95_before = before[int(0.95 * (len(before) - 1))]
-    after_kill = sorted(m.ended - m.started for m in every if m.started >= killed_at)
-    text = (
-        f"{len(every)} messages from {len(results)} conversations; {len(every) - len(failed)} "
-        f"answered 200, failed: {statuses or 'none'} "
-        f"(at {[round(m.started - killed_at, 1) for m in failed]} s from the kill); "
-        f"turn time p50 {statistics.median(turns):.2f} s, max {max(turns):.2f} s "
-        f"(before the kill: p95 {p95_before:.2f} s); "
-        f"after the kill max {max(after_kill, default=0):.2f} s; each conversation's first "
-        f"message after the kill answered within {max(resumed):.1f} s "
-        f"(median {statistics.median(resumed):.1f} s)"
+        back_after = _back_after(scenario, cluster, logged_before, stream)
+    except AssertionError:
+        back_after = None
+    supervisor = cluster.supervisor_log()[logged_before:]
+    print(
+        f"\n[{scenario}] {seen.text}\n[{scenario}] "
+        f"{missing or f'every accepted message in its profile {stored_after:.0f} s after the end'}"
+        f" (ingestion rolled back and retried "
+        f"{_ingestion_failures(cluster) - failures_before} batches)\n[{scenario}] back after "
+        f"{back_after if back_after is None else round(back_after, 1)} s; scenario took "
+        f"{time.monotonic() - started:.0f} s; the supervisor meanwhile:\n{supervisor.strip()}"
     )
-    return {
-        "killed_at": killed_at,
-        "text": text,
-        "resumed_within": max(resumed),
-        "p95_before": p95_before,
-        "before_kill_ok": sum(1 for m in every if m.status == 200 and m.ended < killed_at),
-    }
+    return Outcome(scenario, stream, seen, stored, missing, stored_after, back_after, supervisor)
+
+
+def test_conversations_go_on_through_the_rest_of_the_cluster(outcome: Outcome):
+    seen = outcome.seen
+    assert seen.accepted_before >= CONVERSATIONS, f"too little traffic before: {seen.text}"
+    assert seen.conversations_on_after == CONVERSATIONS, seen.text
+    assert seen.resumed_within <= RESUME_WITHIN + seen.p95_before, seen.text
+    if outcome.scenario != BROKER:
+        assert f"{outcome.scenario}: killed by SIGKILL" in outcome.supervisor
+
+
+def test_the_broken_part_comes_back(outcome: Outcome):
+    assert outcome.back_after is not None, outcome.supervisor
+
+
+def test_no_accepted_message_is_doubled_or_out_of_order(outcome: Outcome):
+    problems = doubled_or_out_of_order(outcome.stream, outcome.stored)
+    assert not problems, "\n".join(problems)
+
+
+def test_no_accepted_message_is_lost(outcome: Outcome):
+    assert not outcome.missing, outcome.missing
