@@ -45,7 +45,9 @@ RETRY_FIRST = 0.05
 RETRY_LONGEST = 2.0
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL, commits that survive a process's crash without waiting for the disk, and a wait
+    for other writers (an engine's ``connect`` listener)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -59,7 +61,7 @@ class BatchedSqlEventBroker(SQLEventBroker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
         self._batch: list[dict[str, Any]] = []
         self._last_write: asyncio.Task[None] | None = None
 

@@ -7,7 +7,8 @@
   (amqp://), Rasa's pika broker publishes to RabbitMQ instead (see :mod:`bot.workers.rabbitmq`),
   as :class:`connectors.durable_broker.DurableEventBroker`: a turn is answered once RabbitMQ has
   confirmed its events.
-- Tracker store: Rasa's SQL tracker store, in ``var/rasa_tracker.db`` beside a SQLite app
+- Tracker store: Rasa's SQL tracker store (as :class:`connectors.tracker_store.CachedSqlTrackerStore`:
+  a conversation's tracker is kept between its turns), in ``var/rasa_tracker.db`` beside a SQLite app
   database (in WAL mode: :func:`prepare_tracker_store`), or in the database ``<name>_tracker`` of the same PostgreSQL server (Rasa creates
   it), unless ``TRACKER_STORE_URL`` names another.
 - Lock store: with ``REDIS_URL`` set, Rasa's Redis lock store in that Redis database, so that
@@ -39,6 +40,8 @@ LOCK_STORE_PASSWORD_ENV = "RASA_LOCK_STORE_PASSWORD"
 DURABLE_PIKA_BROKER = "connectors.durable_broker.DurableEventBroker"
 # Rasa's SQL broker, writing a turn's events together off the event loop (connectors/sql_broker.py).
 BATCHED_SQL_BROKER = "connectors.sql_broker.BatchedSqlEventBroker"
+# Rasa's SQL tracker store, keeping trackers between turns (connectors/tracker_store.py).
+CACHED_SQL_TRACKER_STORE = "connectors.tracker_store.CachedSqlTrackerStore"
 
 
 def tracker_store_url(database: DatabaseSettings) -> URL:
@@ -93,7 +96,10 @@ def _sql_endpoint(url: URL, password_env: str, env: dict[str, str]) -> dict[str,
 def rasa_store_endpoints(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
     """(endpoints.yml entries for the tracker store and event broker, env for Rasa)."""
     env: dict[str, str] = {}
-    tracker = _sql_endpoint(tracker_store_url(settings.database), TRACKER_PASSWORD_ENV, env)
+    tracker = {
+        **_sql_endpoint(tracker_store_url(settings.database), TRACKER_PASSWORD_ENV, env),
+        "type": CACHED_SQL_TRACKER_STORE,
+    }
     app = make_url(settings.database.database_url)
     if app.get_backend_name() != "sqlite" and not settings.database.tracker_store_url:
         tracker["login_db"] = app.database  # Rasa creates the tracker database from there

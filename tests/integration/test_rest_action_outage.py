@@ -187,7 +187,11 @@ def test_when_the_action_server_dies_during_the_message_its_turn_is_undone(outag
     assert events[-1]["event"] == "rewind"
     undone = events[-1]["metadata"]  # so that the profile keeps only the copy sent again
     asked = next(e for e in events if e["event"] == "user")
-    assert undone == {"undone_message_id": asked["message_id"], "undone_at": asked["timestamp"]}
+    # (Rasa adds the model's and assistant's ids to what a tracker it is running records.)
+    assert {key: undone.get(key) for key in ("undone_message_id", "undone_at")} == {
+        "undone_message_id": asked["message_id"],
+        "undone_at": asked["timestamp"],
+    }
 
 
 async def test_a_widget_message_is_held_until_the_action_server_is_back(outage):

@@ -2,7 +2,7 @@
 table, in order, even when the database was locked meanwhile and the server died right after.
 
 The broker runs inside Rasa (Python 3.10), which the test venv does not have, so the scenario
-runs under Rasa's python (``.venv-rasa/bin/python tests/connectors/test_sql_broker.py DB``): it
+runs under Rasa's python (``.venv-rasa/bin/python tests/connectors/test_batched_sql_broker.py DB``): it
 publishes turns of two conversations as Rasa does (a save's events one after another, then the
 event loop's turn), while another connection holds the database's write lock for a while; it
 waits as a channel does before answering (:func:`connectors.durable_broker.events_settled`) and
