@@ -15,13 +15,12 @@ import asyncio
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_python import run_under_rasa
+
 TURNS = 20
 EVENTS_PER_SAVE = 7
 LOCKED_SECONDS = 1.0
@@ -73,8 +72,7 @@ async def _publish_settle_and_die(db: str) -> None:
     )
     await events_settled(SimpleNamespace(tracker_store=store), "b", timeout=30)
     counting.cancel()
-    sys.stdout.write(f"loop_turns={loop_turns}\n")
-    sys.stdout.flush()
+    print(json.dumps({"loop_turns": loop_turns}), flush=True)
     os._exit(0)  # no close, no flush of anything in flight: a kill -9 right after answering
 
 
@@ -82,25 +80,11 @@ def _publish_outside_a_loop(db: str) -> None:
     from connectors.sql_broker import BatchedSqlEventBroker
 
     BatchedSqlEventBroker(dialect="sqlite", db=db).publish({"event": "user", "sender_id": "c"})
+    print(json.dumps(None), flush=True)  # nothing to report: the test reads the table
     os._exit(0)
 
 
 # --- the tests (the test venv) ------------------------------------------------------------------
-
-
-def _run_scenario(*args: str) -> subprocess.CompletedProcess:
-    import pytest
-
-    if not RASA_PYTHON.exists():
-        pytest.skip("no Rasa venv (.venv-rasa): run make setup")
-    return subprocess.run(
-        [str(RASA_PYTHON), __file__, *args],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _stored(db: Path) -> list[dict]:
@@ -115,8 +99,7 @@ def _stored(db: Path) -> list[dict]:
 
 def test_what_a_channel_waited_for_is_written_in_order_despite_a_lock_and_a_crash(tmp_path):
     db = tmp_path / "app.db"
-    done = _run_scenario(str(db), "settle")
-    assert done.returncode == 0, done.stderr
+    seen = run_under_rasa(__file__, str(db), "settle")
     expected = [{"event": "session_started", "sender_id": "a"}] + [
         event
         for turn in range(TURNS)
@@ -125,14 +108,12 @@ def test_what_a_channel_waited_for_is_written_in_order_despite_a_lock_and_a_cras
     ]
     assert _stored(db) == expected
     # The writes waited for the lock in a thread: the event loop kept turning meanwhile.
-    loop_turns = int(done.stdout.split("loop_turns=")[1].split()[0])
-    assert loop_turns >= LOCKED_SECONDS / 0.01 / 4
+    assert seen["loop_turns"] >= LOCKED_SECONDS / 0.01 / 4
 
 
 def test_outside_an_event_loop_an_event_is_written_at_once(tmp_path):
     db = tmp_path / "app.db"
-    done = _run_scenario(str(db), "once")
-    assert done.returncode == 0, done.stderr
+    run_under_rasa(__file__, str(db), "once")
     assert _stored(db) == [{"event": "user", "sender_id": "c"}]
 
 

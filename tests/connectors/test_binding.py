@@ -11,16 +11,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
-import subprocess
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_python import run_under_rasa
+
 SECRET = "binding-test-secret"
 
 
@@ -193,14 +190,15 @@ SCENARIOS: dict[str, Callable[[], Awaitable[None]]] = {
 
 
 def main(names: list[str]) -> None:
-    """Run the scenarios; one JSON line per scenario: its name and its traceback or null."""
+    """Run the scenarios; print, as one JSON line, each one's traceback (null: it passed)."""
+    errors: dict[str, str | None] = {}
     for name in names or SCENARIOS:
         try:
             asyncio.run(SCENARIOS[name]())
-            error = None
+            errors[name] = None
         except Exception:
-            error = traceback.format_exc()
-        print(json.dumps({"scenario": name, "error": error}), flush=True)
+            errors[name] = traceback.format_exc()
+    print(json.dumps(errors), flush=True)
 
 
 # --- the tests (the test venv) ------------------------------------------------------------------
@@ -209,25 +207,10 @@ def main(names: list[str]) -> None:
 @functools.cache
 def outcomes() -> dict[str, str | None]:
     """Every scenario's traceback (None: it passed), from one run of Rasa's python."""
-    done = subprocess.run(
-        [str(RASA_PYTHON), __file__, *SCENARIOS],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or len(lines) != len(SCENARIOS):
-        raise AssertionError(f"the scenarios did not run:\n{done.stdout}\n{done.stderr}")
-    return {line["scenario"]: line["error"] for line in lines}
+    return run_under_rasa(__file__, *SCENARIOS, timeout=300)
 
 
 def check(name: str) -> None:
-    import pytest
-
-    if not RASA_PYTHON.exists():
-        pytest.skip("no Rasa venv (.venv-rasa): run make setup")
     error = outcomes()[name]
     assert error is None, error
 

@@ -12,16 +12,15 @@ PikaEventBroker, in the same scenario, left 0 of 200 in the queue.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_python import run_under_rasa, skip_without_rasa
+
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 EVENTS = 200
 
@@ -60,8 +59,7 @@ async def _publish_settle_and_die(amqp_url: str, exchange: str, queue: str, coun
         FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty(), broker))
     )
     await events_settled(SimpleNamespace(tracker_store=store), "s", timeout=30)
-    sys.stdout.write(f"settled={not broker._unconfirmed}\n")
-    sys.stdout.flush()
+    print(json.dumps({"settled": not broker._unconfirmed}), flush=True)
     os._exit(0)  # no close, no flush of anything in flight: a kill -9 right after answering
 
 
@@ -93,24 +91,16 @@ async def _rabbitmq_or_skip() -> None:
 
 
 async def test_events_settled_before_a_crash_are_all_in_rabbitmq():
-    import pytest
-
-    if not RASA_PYTHON.exists():
-        pytest.skip("no Rasa venv (.venv-rasa): run make setup")
+    skip_without_rasa()
     await _rabbitmq_or_skip()
     name = f"test-durable-{uuid.uuid4().hex}"
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [str(RASA_PYTHON), __file__, RABBITMQ_URL, name, name, str(EVENTS)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    in_queue = await _queue_length(name, name)
-    assert done.returncode == 0, done.stderr
-    assert "settled=True" in done.stdout
+    try:
+        seen = await asyncio.to_thread(
+            run_under_rasa, __file__, RABBITMQ_URL, name, name, str(EVENTS)
+        )
+    finally:
+        in_queue = await _queue_length(name, name)  # and deletes the queue, whatever happened
+    assert seen["settled"] is True
     assert in_queue == EVENTS
 
 

@@ -3,14 +3,10 @@ checks the action server's replies as Rasa does, with the schema compiled once."
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from connectors.launch import rasa_arguments
+from tests.support.rasa_python import run_under_rasa
 
 
 def test_the_token_comes_from_the_environment():
@@ -28,7 +24,6 @@ def test_a_token_on_the_command_line_is_refused(given):
         rasa_arguments(["run", *given], {"RASA_API_TOKEN": "s3cret"})
 
 
-RASA_PYTHON = Path(__file__).resolve().parents[2] / ".venv-rasa" / "bin" / "python"
 CHECK_REPLIES = """
 import json
 from jsonschema import ValidationError
@@ -50,18 +45,8 @@ print(json.dumps(verdicts))
 """
 
 
-@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
 def test_the_action_servers_replies_are_checked_as_rasa_checks_them():
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK_REPLIES],
-        cwd=RASA_PYTHON.parents[2],
-        env={**os.environ, "PYTHONPATH": str(RASA_PYTHON.parents[2])},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    valid, *invalid = json.loads(done.stdout.strip().splitlines()[-1])
+    valid, *invalid = run_under_rasa("-c", CHECK_REPLIES)
     assert valid is True
     assert len(invalid) == 2
     assert all("Failed to validate Action server response" in message for message in invalid)

@@ -15,14 +15,12 @@ import asyncio
 import functools
 import json
 import os
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_python import run_under_rasa, skip_without_rasa
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -78,22 +76,12 @@ def _received() -> dict[str, list[Any]]:
     import pytest
     import redis
 
-    if not RASA_PYTHON.exists():
-        pytest.skip("no Rasa venv (.venv-rasa): run make setup")
+    skip_without_rasa()
     try:
         redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
     except redis.RedisError as exc:
         pytest.skip(f"no Redis at {REDIS_URL} ({exc}); set TEST_REDIS_URL")
-    done = subprocess.run(
-        [str(RASA_PYTHON), __file__, REDIS_URL, f"conversation-{uuid.uuid4().hex}"],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_under_rasa(__file__, REDIS_URL, f"conversation-{uuid.uuid4().hex}")
 
 
 def test_an_agents_reply_sent_by_another_server_reaches_the_socket():

@@ -10,14 +10,9 @@ and prints what it saw as JSON.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
-
+from tests.support.rasa_python import run_under_rasa
 
 # --- the scenario (Rasa's python) ---------------------------------------------------------------
 
@@ -79,20 +74,7 @@ async def _scenario(db: str) -> dict:
 
 
 def test_the_kept_tracker_is_always_what_the_database_holds(tmp_path):
-    import pytest
-
-    if not RASA_PYTHON.exists():
-        pytest.skip("no Rasa venv (.venv-rasa): run make setup")
-    done = subprocess.run(
-        [str(RASA_PYTHON), __file__, str(tmp_path / "tracker.db")],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_under_rasa(__file__, str(tmp_path / "tracker.db"), timeout=180)
     assert seen["after our turns"] == ["one", "re: one", "two", "re: two"]
     assert seen["kept between turns"] is True
     assert seen["after another server's turn"] == [

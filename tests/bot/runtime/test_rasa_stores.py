@@ -3,10 +3,7 @@ conversation only through a lock they share."""
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,9 +16,9 @@ from bot.runtime.rasa_stores import (
     rasa_store_endpoints,
 )
 from bot.settings import Settings
+from tests.support.rasa_python import run_under_rasa
 
 REPO = Path(__file__).resolve().parents[3]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
 
 
 def settings(tmp_path: Path, **values) -> Settings:
@@ -76,7 +73,6 @@ def test_a_url_rasa_could_not_use_is_refused_before_anything_starts(tmp_path, ur
         rasa_store_endpoints(settings(tmp_path, redis_url=url))
 
 
-@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
 def test_rasa_itself_builds_its_redis_lock_store_from_the_file(tmp_path):
     chosen = settings(tmp_path, redis_url="redis://:from-env-only@127.0.0.1:6379/5")
     path = endpoints_for(chosen, tmp_path / "endpoints.yml")
@@ -88,16 +84,11 @@ def test_rasa_itself_builds_its_redis_lock_store_from_the_file(tmp_path):
         "print(json.dumps([type(store).__name__, kw['host'], kw['port'], kw['db'],"
         " kw['password']]))"
     )
-    env = {**os.environ, LOCK_STORE_PASSWORD_ENV: "from-env-only", "ACTION_SERVER_TOKEN": "t"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", read, str(path)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    built = json.loads(done.stdout.strip().splitlines()[-1])
+    env = {LOCK_STORE_PASSWORD_ENV: "from-env-only", "ACTION_SERVER_TOKEN": "t"}
+    built = run_under_rasa("-c", read, str(path), env=env)
     assert built == ["RedisLockStore", "127.0.0.1", 6379, 5, "from-env-only"]
 
 
-@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
 def test_with_rabbitmq_rasa_builds_the_broker_that_confirms_before_answering(tmp_path):
     # Rasa loads a broker `type` it does not know by module path, then calls its
     # from_endpoint_config (which connects): here the same class, built without connecting.
@@ -113,17 +104,8 @@ def test_with_rabbitmq_rasa_builds_the_broker_that_confirms_before_answering(tmp
         "print(json.dumps([cls.__name__, issubclass(cls, PikaEventBroker), broker.host,"
         " broker.port, broker.username, broker.password, list(broker.queues)]))"
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        BROKER_PASSWORD_ENV: "from-env-only",
-        "ACTION_SERVER_TOKEN": "t",
-    }
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", read, str(path)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    built = json.loads(done.stdout.strip().splitlines()[-1])
+    env = {BROKER_PASSWORD_ENV: "from-env-only", "ACTION_SERVER_TOKEN": "t"}
+    built = run_under_rasa("-c", read, str(path), env=env)
     assert built == [
         "DurableEventBroker",
         True,
@@ -141,7 +123,6 @@ def test_an_sqlite_tracker_store_is_in_wal_mode_before_rasa_opens_it(tmp_path):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa venv (.venv-rasa): run make setup")
 def test_without_rabbitmq_rasa_builds_the_batched_sql_broker_on_the_application_database(
     tmp_path,
 ):
@@ -154,10 +135,5 @@ def test_without_rabbitmq_rasa_builds_the_batched_sql_broker_on_the_application_
         "broker = asyncio.run(EventBroker.create(config));"
         "print(json.dumps([type(broker).__name__, str(broker.engine.url)]))"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO), "ACTION_SERVER_TOKEN": "t"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", read, str(path)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    built = json.loads(done.stdout.strip().splitlines()[-1])
+    built = run_under_rasa("-c", read, str(path), env={"ACTION_SERVER_TOKEN": "t"})
     assert built == ["BatchedSqlEventBroker", f"sqlite:///{tmp_path / 'app.db'}"]
