@@ -11,15 +11,22 @@ Rasa checks every reply of the action server with ``jsonschema.validate``, which
 the schema itself against JSON Schema's meta-schema: about 40 ms a call, two calls a turn, a
 quarter of the Rasa server's time under load (bench/load.py, profiled with py-spy).
 :func:`validate_action_results_once_compiled` checks them against a validator made once: the
-same schema, the same errors. Imports only the standard library, Rasa and what Rasa uses.
+same schema, the same errors. With ``RASA_SERVING_LOCK`` set, the server serves only while it
+holds that lock, and stands by, loaded, until then (:mod:`connectors.standby`). Imports only the
+standard library, Rasa and what Rasa uses.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
 from typing import Any
+
+from connectors.standby import LOCK_ENV, STANDING_BY, WARM_UP_TEXT, ServingLock
+
+logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "RASA_API_TOKEN"
 
@@ -63,9 +70,40 @@ def validate_action_results_once_compiled() -> None:
     RemoteAction._validate_action_result = check  # type: ignore[assignment]
 
 
+def serve_only_with_the_lock(lock_path: str) -> None:
+    """Make Rasa's server load its model, answer :data:`~connectors.standby.WARM_UP_TEXT`, and
+    take the serving lock before it opens its port, waiting for it, loaded, while another
+    server holds it (:mod:`connectors.standby`).
+
+    Rasa loads its agent in a ``before_server_start`` listener
+    (``rasa.core.run.load_agent_on_start``), which Sanic runs before it binds the port; this
+    wraps that listener.
+    """
+    import rasa.core.run as rasa_run
+
+    load_agent = rasa_run.load_agent_on_start
+    lock = ServingLock(lock_path)
+
+    async def load_then_wait_for_the_lock(*args: Any) -> Any:
+        *_, app, loop = args
+        agent = await load_agent(*args)
+        await agent.parse_message(WARM_UP_TEXT)
+        if not lock.try_acquire():
+            logger.info(f"{STANDING_BY}; another Rasa server serves; taking over when it ends")
+            await loop.run_in_executor(None, lock.acquire)
+            logger.info("taking over: the serving Rasa server ended")
+        app.ctx.serving_lock = lock
+        return agent
+
+    rasa_run.load_agent_on_start = load_then_wait_for_the_lock  # type: ignore[assignment]
+
+
 def main() -> None:
     sys.argv = rasa_arguments(sys.argv[1:], os.environ)
     validate_action_results_once_compiled()
+    lock_path = os.environ.get(LOCK_ENV)
+    if lock_path:
+        serve_only_with_the_lock(lock_path)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

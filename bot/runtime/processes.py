@@ -11,6 +11,7 @@ read (``ps``): tokens and passwords go through the environment.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ import yaml
 from bot.runtime.guardian import parent_death_signal
 from bot.runtime.rasa_stores import prepare_tracker_store, rasa_store_endpoints
 from bot.settings import Settings
+from connectors.standby import LOCK_ENV
 
 WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
 # Rasa calls the action server with this header; Rasa resolves the reference from its
@@ -349,16 +351,49 @@ def credentials_for(settings: Settings, path: Path) -> Path:
     return path
 
 
-def assistant_processes(settings: Settings, model: Path, files_dir: Path) -> list[ManagedProcess]:
+def assistant_processes(
+    settings: Settings, model: Path, files_dir: Path, serving_lock: Path | None = None
+) -> list[ManagedProcess]:
     """The assistant's servers in start order: web (ingestion), actions, Rasa; the endpoints
-    and credentials files made for this run are written into ``files_dir``."""
+    and credentials files made for this run are written into ``files_dir``. With
+    ``serving_lock``, Rasa serves only while it holds that lock (see :func:`standby_of`)."""
     endpoints = endpoints_for(settings, files_dir / "endpoints.yml")
     credentials = credentials_for(settings, files_dir / "credentials.yml")
+    rasa = rasa_server(settings, model, endpoints, credentials)
+    if serving_lock is not None:
+        rasa.env[LOCK_ENV] = str(serving_lock)
     return [
         ManagedProcess(web_server(settings)),
         ManagedProcess(action_server(settings)),
-        ManagedProcess(rasa_server(settings, model, endpoints, credentials)),
+        ManagedProcess(rasa),
     ]
+
+
+def standby_of(server: ManagedProcess) -> ManagedProcess:
+    """A second process of ``server`` (named ``<name>-standby``, with a log of its own) that
+    loads and then waits for the serving lock its command is given: it takes the port the
+    moment ``server`` ends (:mod:`connectors.standby`).
+
+    >>> rasa = ManagedProcess(ServiceSpec("rasa", ["rasa"], "http://r/", Path("run/rasa.log"),
+    ...                                   env={LOCK_ENV: "run/rasa-serving.lock"}))
+    >>> standby = standby_of(rasa).spec
+    >>> standby.name, str(standby.log_path), standby.command == rasa.spec.command
+    ('rasa-standby', 'run/rasa-standby.log', True)
+
+    Raises:
+        ValueError: ``server`` is not given a serving lock, so both would serve.
+    """
+    spec = server.spec
+    if LOCK_ENV not in spec.env:
+        raise ValueError(f"{spec.name} takes no serving lock ({LOCK_ENV}): it cannot stand by")
+    return ManagedProcess(
+        dataclasses.replace(
+            spec,
+            name=f"{spec.name}-standby",
+            log_path=spec.log_path.with_name(f"{spec.name}-standby.log"),
+            env=dict(spec.env),
+        )
+    )
 
 
 def start_in_order(processes: list[ManagedProcess], timeout: float) -> None:

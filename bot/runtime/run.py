@@ -18,11 +18,14 @@ from bot.runtime.chat import chat_in_terminal
 from bot.runtime.guardian import Guardian
 from bot.runtime.leftovers import RUN_ID_ENV, AlreadyRunning, claim, release
 from bot.runtime.private_files import private_umask, tighten
-from bot.runtime.processes import ProcessFailed, assistant_processes
+from bot.runtime.processes import ProcessFailed, assistant_processes, standby_of
 from bot.runtime.supervision import RunLog, Supervisor
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
+
+# Held by the Rasa server that serves; its standby waits on it (connectors/standby.py).
+SERVING_LOCK = "rasa-serving.lock"
 
 
 def console_lines(settings: Settings, first_admin: FirstAdmin | None) -> str:
@@ -61,6 +64,7 @@ The shop assistant is running.
   Web:        {settings.servers.web_url}/health
   Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
   Logs:       {settings.supervision.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
+              (rasa-standby.log: the standby Rasa server's; the two swap at each takeover)
 Press Ctrl-C to stop.
 """
 
@@ -84,9 +88,16 @@ def run_assistant(settings: Settings, model: Path) -> int:
     print("migrating the application database ...", flush=True)
     asyncio.run(upgrade(settings.database.database_url))
     first_admin = asyncio.run(first_admin_of(settings))
-    processes = assistant_processes(settings, model, settings.supervision.run_dir)
-    log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=say)
-    supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=say)
+    run_dir = settings.supervision.run_dir
+    standby = settings.supervision.rasa_standby
+    processes = assistant_processes(
+        settings, model, run_dir, serving_lock=run_dir / SERVING_LOCK if standby else None
+    )
+    standbys = {p.name: standby_of(p) for p in processes if standby and p.name == "rasa"}
+    log = RunLog(run_dir / "supervisor.log", echo=say)
+    supervisor = Supervisor(
+        processes, settings.supervision, log, Guardian(), say=say, standbys=standbys
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -12,6 +12,12 @@ While a server starts again, only its exit and ``STARTUP_TIMEOUT`` count (Rasa a
 while it loads its model); it is back when its readiness URL answers 200. Every event goes to
 the supervisor's output and to ``RUN_DIR/supervisor.log``.
 
+A server may have a standby (Rasa's, see :mod:`connectors.standby`): a second process of the
+same server, started once the watch begins, that loads and then waits to take over the port.
+When the server crashes or hangs, its group is killed and the standby takes its place at once
+(no pause: it is the restart), and a new standby is started. A standby that exits is started
+again under a restart policy of its own; when that gives up, the server goes on without one.
+
 Probes run in threads; processes are started and killed only from the thread calling
 :meth:`Supervisor.watch` (the main thread: the children's parent-death signal is tied to it).
 """
@@ -152,7 +158,9 @@ class Watch:
         guardian: Guardian | None,
         now: float,
         check: Callable[[str, float, bool], str | None] = probe,
+        standby: ManagedProcess | None = None,
     ) -> None:
+        self.name = process.name
         self.process = process
         self.probes = probes
         self.policy = policy
@@ -166,13 +174,13 @@ class Watch:
         self.failures = 0
         self.pending: Future[str | None] | None = None
         self.next_probe = now + probes.interval
-
-    @property
-    def name(self) -> str:
-        return self.process.name
+        self.standby = standby
+        self.standby_policy = RestartPolicy(policy.limit, policy.window, policy.base, policy.cap)
+        self.standby_due: float | None = now if standby is not None else None
 
     def tick(self, now: float) -> None:
         """Restart when due; notice an exit; send a probe when due; read its answer."""
+        self._tend_standby(now)
         if self.phase is Phase.WAITING:
             if now >= self.since:
                 self._start(now)
@@ -210,10 +218,7 @@ class Watch:
             self._crashed(now, f"hung: {self.failures} liveness probes in a row failed ({failure})")
 
     def _crashed(self, now: float, reason: str) -> None:
-        group = self.process.pid
-        self.process.kill()  # the whole process group: workers hold the port too
-        if self.guardian is not None and group is not None:
-            self.guardian.forget(group)
+        self._kill(self.process)  # the whole process group: workers hold the port too
         self.pending, self.failures = None, 0
         tail = self.process.log_tail(1).strip()
         told = f"; its log ends: {tail[-300:]}" if tail else ""
@@ -222,20 +227,71 @@ class Watch:
         except GaveUp as gave_up:
             self.log.record(self.name, f"{reason}; {gave_up}{told}")
             raise GaveUp(f"{self.name}: {reason}; {gave_up}:\n{self.process.log_tail()}") from None
+        if self.down_since is None:
+            self.down_since = now
+        if self.standby is not None and self.standby.running():
+            self.process, self.standby = self.standby, self.process
+            self.log.record(
+                self.name,
+                f"{reason}; its standby (pid {self.process.pid}, log "
+                f"{self.process.spec.log_path.name}) takes over: restart {self.policy.count} (at "
+                f"most {self.policy.limit} within {self.policy.window:g} s){told}",
+            )
+            self.phase, self.since, self.next_probe = Phase.STARTING, now, now
+            self.standby_due = now
+            return
         self.log.record(
             self.name,
             f"{reason}; restart {self.policy.count} (at most {self.policy.limit} within "
             f"{self.policy.window:g} s) in {delay:g} s{told}",
         )
         self.phase, self.since = Phase.WAITING, now + delay
-        if self.down_since is None:
-            self.down_since = now
 
     def _start(self, now: float) -> None:
-        self.process.start()
-        if self.guardian is not None and self.process.pid is not None:
-            self.guardian.watch(self.process.pid)
+        self._launch(self.process)
         self.phase, self.since, self.next_probe = Phase.STARTING, now, now
+
+    def _tend_standby(self, now: float) -> None:
+        """Start the standby when due; notice its exit, and start it again after a pause."""
+        standby = self.standby
+        if standby is None:
+            return
+        if self.standby_due is not None:
+            if now >= self.standby_due:
+                self._launch(standby)
+                self.standby_due = None
+                self.log.record(
+                    self.name,
+                    f"standby started (pid {standby.pid}, log {standby.spec.log_path.name})",
+                )
+            return
+        if standby.running():
+            return
+        reason = describe_exit(standby.returncode)
+        self._kill(standby)
+        try:
+            delay = self.standby_policy.next_delay(now)
+        except GaveUp as gave_up:
+            self.log.record(self.name, f"standby {reason}; {gave_up}: going on without one")
+            self.standby = None
+            return
+        self.log.record(self.name, f"standby {reason}; started again in {delay:g} s")
+        self.standby_due = now + delay
+
+    def _launch(self, process: ManagedProcess) -> None:
+        process.start()
+        if self.guardian is not None and process.pid is not None:
+            self.guardian.watch(process.pid)
+
+    def _kill(self, process: ManagedProcess) -> None:
+        group = process.pid
+        process.kill()
+        if self.guardian is not None and group is not None:
+            self.guardian.forget(group)
+
+    def processes(self) -> list[ManagedProcess]:
+        """The server's processes, the serving one first."""
+        return [self.process, *([self.standby] if self.standby is not None else [])]
 
 
 class Supervisor:
@@ -248,8 +304,10 @@ class Supervisor:
         log: RunLog,
         guardian: Guardian | None = None,
         say: Callable[[str], None] = print,
+        standbys: dict[str, ManagedProcess] | None = None,
     ) -> None:
         self.processes = processes
+        self.standbys = standbys or {}
         self.supervision = supervision
         self.log = log
         self.guardian = guardian
@@ -286,6 +344,7 @@ class Supervisor:
                 self.executor,
                 self.guardian,
                 now,
+                standby=self.standbys.get(process.name),
             )
             for process in self.processes
         ]
@@ -304,8 +363,14 @@ class Supervisor:
             stop.wait(TICK_SECONDS)
 
     def stop(self) -> None:
-        """Stop every server started, last first; then the guardian."""
-        for process in reversed(self.processes):
+        """Stop every server started, last first (a standby before its server, which would
+        hand it the port); then the guardian."""
+        running = (
+            [p for watch in self.watches for p in watch.processes()]
+            if self.watches
+            else self.processes
+        )
+        for process in reversed(running):
             if process.process is None:
                 continue
             self.say(f"stopping {process.name} ...")

@@ -190,10 +190,20 @@ def test_a_hung_web_service_is_restarted(run, ledger):
     ledger.assert_each_stored_once()
 
 
-def test_a_killed_rasa_server_is_restarted(run, ledger):
-    rasa = run.server_pid("rasa")
-    _recovered, news = crash_and_recover(run, ledger, "rasa", lambda: os.kill(rasa, signal.SIGKILL))
-    assert "rasa: killed by SIGKILL" in news
+def test_a_killed_rasa_server_is_replaced_by_its_standby_within_10_s(run, ledger):
+    # The run's first standby, then the one started at the first takeover: each stands by
+    # (loaded) before its server is killed, as it would be minutes into a real run.
+    stood = 0
+    for _takeover in (1, 2):
+        wait_for(lambda stood=stood: run.rasa_standing_by() > stood, RECOVERY_TIMEOUT, 0.5)
+        stood = run.rasa_standing_by()
+        rasa = run.server_pid("rasa")
+        recovered, news = crash_and_recover(
+            run, ledger, "rasa", lambda rasa=rasa: os.kill(rasa, signal.SIGKILL)
+        )
+        assert "rasa: killed by SIGKILL; its standby" in news
+        assert recovered < 10
+        assert run.server_pid("rasa") != rasa
     ledger.assert_each_stored_once()
 
 

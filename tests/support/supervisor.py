@@ -22,6 +22,8 @@ import uuid
 from pathlib import Path
 
 from bot.runtime.chat import send
+from bot.runtime.run import SERVING_LOCK
+from connectors.standby import STANDING_BY, serving_pid
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "Press Ctrl-C to stop."
@@ -156,7 +158,14 @@ class Supervisor:
         return [pid for pid in self.processes() if _group(pid) == group]
 
     def server_pid(self, name: str) -> int:
-        """The main process of a server: a child of the supervisor, told apart by its command."""
+        """The main process of a server: a child of the supervisor, told apart by its command;
+        Rasa's serving one (not its standby) is the one that holds the serving lock."""
+        if name == "rasa" and (self.run_dir / SERVING_LOCK).exists():
+            lock = self.run_dir / SERVING_LOCK
+            wait_for(lambda: serving_pid(lock) is not None, 300.0)
+            pid = serving_pid(lock)
+            assert pid is not None
+            return pid
         patterns = {
             "rasa": ("rasa run", "connectors.launch"),
             "actions": ("rasa_sdk", "bot.runtime.action_server"),
@@ -168,6 +177,14 @@ class Supervisor:
             if _parent(pid) == self.process.pid and any(p in line for p in patterns):
                 return pid
         raise AssertionError(f"no {name} server among {self.processes()}")
+
+    def rasa_standing_by(self) -> int:
+        """How many Rasa servers of this run have stood by so far (loaded, waiting for the
+        serving lock), as their logs say: the standby and the server swap logs at a takeover."""
+        return sum(
+            log.read_text(errors="replace").count(STANDING_BY)
+            for log in self.run_dir.glob("rasa*.log")
+        )
 
     def action_worker_pid(self) -> int:
         """rasa-sdk's Sanic worker: a child of the action server's main process."""

@@ -28,19 +28,22 @@ PROBES = ProbeSettings(interval=1.0, timeout=1.0, failures=3, startup_timeout=60
 class FakeProcess:
     """What a Watch uses of ManagedProcess: a process that can exit, be killed, be started."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(
+        self, tmp_path: Path, name: str = "actions", started: bool = True, first_pid: int = 100
+    ) -> None:
         self.spec = ServiceSpec(
-            "actions", [], "http://ready/", tmp_path / "a.log", live_url="http://live/"
+            name, [], "http://ready/", tmp_path / f"{name}.log", live_url="http://live/"
         )
         self.spec.log_path.write_text("loading\nlast words of the server\n")
-        self.name = "actions"
-        self.pid: int | None = 100
-        self.returncode: int | None = None
+        self.name = name
+        self.first_pid = first_pid
+        self.pid: int | None = first_pid if started else None
+        self.returncode: int | None = None if started else 0
         self.starts = 0
         self.kills = 0
 
     def running(self) -> bool:
-        return self.returncode is None
+        return self.pid is not None and self.returncode is None
 
     def kill(self) -> None:
         self.kills += 1
@@ -49,7 +52,7 @@ class FakeProcess:
 
     def start(self) -> None:
         self.starts += 1
-        self.pid = 100 + self.starts
+        self.pid = self.first_pid + self.starts
         self.returncode = None
 
     def log_tail(self, lines: int = 40) -> str:
@@ -183,6 +186,116 @@ def test_a_server_not_ready_in_time_counts_as_a_crash(parts):
     assert "actions: not ready after 60 s" in lines[-1]
 
 
+# --- a standby: a second process of the server, loaded, that takes over at once -----------
+
+
+@pytest.fixture()
+def with_standby(tmp_path):
+    serving = FakeProcess(tmp_path, "rasa")
+    standby = FakeProcess(tmp_path, "rasa-standby", started=False, first_pid=500)
+    answers, guardian = Answers(), FakeGuardian()
+    guardian.watch(serving.pid)
+    lines: list[str] = []
+    log = RunLog(tmp_path / "run" / "supervisor.log", echo=lines.append)
+    watch = Watch(
+        serving,
+        PROBES,
+        RestartPolicy(3, 300.0),
+        log,
+        answers,
+        guardian,
+        0.0,
+        answers.check,
+        standby=standby,  # type: ignore[arg-type]
+    )
+    return watch, serving, standby, answers, guardian, lines
+
+
+def test_the_standby_starts_with_the_watch_and_takes_over_a_crash_at_once(with_standby):
+    watch, serving, standby, answers, guardian, lines = with_standby
+    watch.tick(0.1)
+    assert standby.starts == 1 and guardian.groups == {100, 501}
+    assert lines[-1].endswith("rasa: standby started (pid 501, log rasa-standby.log)")
+    serving.returncode = -9
+    watch.tick(5.0)
+    assert serving.kills == 1 and 100 not in guardian.groups
+    assert watch.process is standby and watch.phase is Phase.STARTING  # no pause before it
+    assert (
+        "rasa: killed by SIGKILL; its standby (pid 501, log rasa-standby.log) takes over: "
+        in (lines[-1])
+    )
+    assert "restart 1 (at most 3 within 300 s)" in lines[-1]
+    watch.tick(5.3)  # the old server's process becomes the next standby; the new one is ready
+    assert serving.starts == 1 and watch.standby is serving
+    assert answers.asked[-1] == ("http://ready/", True)
+    assert watch.phase is Phase.RUNNING
+    assert lines[-2].endswith("rasa: standby started (pid 101, log rasa.log)")
+    assert lines[-1].endswith("rasa: back after 0.3 s (restart 1)")
+
+
+def test_a_hung_server_is_killed_and_its_standby_takes_over(with_standby):
+    watch, serving, standby, answers, _guardian, lines = with_standby
+    watch.tick(0.0)
+    answers.script = ["no answer within 1 s"] * 3
+    for now in (1.0, 2.0, 3.0):
+        watch.tick(now)
+    assert serving.kills == 1 and watch.process is standby
+    assert "rasa: hung: 3 liveness probes in a row failed" in lines[-1]
+    assert "its standby (pid 501, log rasa-standby.log) takes over" in lines[-1]
+
+
+def test_without_a_running_standby_the_server_is_restarted_as_before(with_standby):
+    watch, serving, standby, _answers, _guardian, lines = with_standby
+    watch.tick(0.0)
+    standby.returncode = serving.returncode = 1  # both at once
+    watch.tick(1.0)
+    assert watch.process is serving and watch.phase is Phase.WAITING
+    assert "restart 1 (at most 3 within 300 s) in 0 s" in lines[-1]
+
+
+def test_a_standby_that_exits_is_started_again_then_given_up(with_standby):
+    watch, serving, standby, _answers, _guardian, lines = with_standby
+    watch.tick(0.0)
+    now = 0.0
+    for expected_pause in (0, 1, 2):
+        standby.returncode = 1
+        watch.tick(now)
+        assert lines[-1].endswith(
+            f"rasa: standby exited with code 1; started again in {expected_pause} s"
+        )
+        now += expected_pause
+        watch.tick(now)
+        assert standby.running()
+        now += 1.0
+    standby.returncode = 1
+    watch.tick(now)
+    assert lines[-1].endswith("giving up: going on without one")
+    assert watch.standby is None and watch.phase is Phase.RUNNING
+    serving.returncode = -9  # the server itself is restarted as without a standby
+    watch.tick(now + 1)
+    assert watch.process is serving and watch.phase is Phase.WAITING
+
+
+def test_a_standby_is_stopped_before_its_server(tmp_path):
+    from bot.runtime.supervision import Supervisor
+    from bot.settings import SupervisionSettings
+
+    journal: list[str] = []
+    web, rasa = (StartRecorder(name, journal, tmp_path) for name in ("web", "rasa"))
+    standby = StartRecorder("rasa-standby", journal, tmp_path)
+    supervisor = Supervisor(
+        [web, rasa],  # type: ignore[list-item]
+        SupervisionSettings(),
+        RunLog(tmp_path / "supervisor.log"),
+        say=lambda _: None,
+        standbys={"rasa": standby},  # type: ignore[dict-item]
+    )
+    supervisor.start(lambda: 0.0)
+    supervisor.watches[1].tick(0.0)
+    supervisor.stop()
+    assert journal[-3:] == ["stop rasa-standby", "stop rasa", "stop web"]
+
+
 # --- the probe itself ---------------------------------------------------------------------
 
 
@@ -261,6 +374,17 @@ class StartRecorder:
 
     def wait_ready(self, timeout: float) -> None:
         self.journal.append(f"ready {self.name}")
+
+    @property
+    def process(self) -> object | None:
+        return self if self.pid is not None else None
+
+    def running(self) -> bool:
+        return self.pid is not None
+
+    def stop(self) -> int:
+        self.journal.append(f"stop {self.name}")
+        return 0
 
 
 @pytest.mark.parametrize(
