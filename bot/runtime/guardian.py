@@ -3,8 +3,8 @@
 Two mechanisms, because each alone has a gap:
 
 - :func:`parent_death_signal`, run in each child between fork and exec, asks the kernel to send
-  the child SIGTERM when the supervisor dies. It reaches only direct children, not rasa-sdk's Sanic
-  worker, a grandchild that holds the port too.
+  the child SIGTERM when the supervisor dies. It reaches only direct children, not what they
+  start (a grandchild may hold a port too), and not a child blocked in its own way.
 - The guardian, ``python -m bot.runtime.guardian``: a small process in its own session (a Ctrl-C in the
   terminal does not reach it), holding the read end of a pipe from the supervisor. The
   supervisor writes ``+PGID`` when it has started a server in process group PGID and ``-PGID``
@@ -58,16 +58,6 @@ def parent_death_signal(signum: int = signal.SIGTERM) -> Callable[[], None]:
             os._exit(1)
 
     return hook
-
-
-def die_with_parent(signum: int = signal.SIGKILL) -> None:
-    """The same, for the running process itself (rasa-sdk's Sanic worker calls it)."""
-    parent = os.getppid()
-    prctl = _prctl()
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 class Guardian:

@@ -126,17 +126,6 @@ def crash_and_recover(run, ledger, server: str, crash) -> tuple[float, str]:
     return recovered, news
 
 
-def test_a_killed_action_worker_is_replaced(run, ledger):
-    worker = run.action_worker_pid()
-    recovered, news = crash_and_recover(
-        run, ledger, "actions", lambda: os.kill(worker, signal.SIGKILL)
-    )
-    assert "actions:" in news and "restart" in news
-    assert process_state(worker) in ("", "Z")
-    assert recovered < 30
-    ledger.assert_each_stored_once()
-
-
 def test_a_killed_action_server_is_restarted(run, ledger):
     main = run.server_pid("actions")
     recovered, news = crash_and_recover(

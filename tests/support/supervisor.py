@@ -186,14 +186,6 @@ class Supervisor:
             for log in self.run_dir.glob("rasa*.log")
         )
 
-    def action_worker_pid(self) -> int:
-        """rasa-sdk's Sanic worker: a child of the action server's main process."""
-        main = self.server_pid("actions")
-        for pid in self.processes():
-            if _parent(pid) == main and environ(pid).get("SANIC_WORKER_NAME"):
-                return pid
-        raise AssertionError("no Sanic worker under the action server")
-
     def stop(self, timeout: float = 60.0) -> int | None:
         if self.process is None or self.process.poll() is not None:
             return None if self.process is None else self.process.returncode

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -99,3 +101,42 @@ def test_the_list_of_actions_is_not_open_either(server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401
+
+
+def test_the_port_opens_only_once_the_server_answers(tmp_path):
+    """A connection the port accepts is answered at once, from the first one: a load balancer
+    that reaches a restarting server is refused at connect (and tries another), never left
+    waiting on a call the server takes only after loading its FAQ model."""
+    settings = Settings(
+        action_port=PORT + 1,
+        action_server_token=TOKEN,
+        run_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+    )
+    process = ManagedProcess(action_server(settings))
+    process.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.running(), process.log_tail()
+            try:
+                connection = socket.create_connection(("127.0.0.1", PORT + 1), timeout=1)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            with connection:
+                connection.settimeout(2)
+                connection.sendall(b"GET /health HTTP/1.1\r\nHost: actions\r\n\r\n")
+                try:
+                    first = connection.recv(64)
+                except TimeoutError:
+                    first = b""
+            assert first.startswith(b"HTTP/1.1 200"), (
+                f"the first connection accepted got {first!r} within 2 s"
+            )
+            break
+        else:
+            pytest.fail(f"never opened its port:\n{process.log_tail()}")
+        assert "warm-up actions.faq:faq_searcher done" in process.log_tail(200)
+    finally:
+        process.stop()
