@@ -11,7 +11,7 @@ Rasa checks every reply of the action server with ``jsonschema.validate``, which
 the schema itself against JSON Schema's meta-schema: about 40 ms a call, two calls a turn, a
 quarter of the Rasa server's time under load (bench/load.py, profiled with py-spy).
 :func:`validate_action_results_once_compiled` checks them against a validator made once: the
-same schema, the same errors. With ``RASA_SERVING_LOCK`` set, the server serves only while it
+same schema, the same errors. With ``SERVING_LOCK`` set, the server serves only while it
 holds that lock, and stands by, loaded, until then (:mod:`connectors.standby`). Imports only the
 standard library, Rasa and what Rasa uses.
 """

@@ -1,18 +1,20 @@
-"""A Rasa server that stands by, loaded, and takes over the port the moment the serving one ends.
+"""A server that stands by, loaded, and takes over the port the moment the serving one ends.
 
-A Rasa server takes 40-80 s to start (imports, and its model's graphs built at load), during
-which every customer waits. ``python -m bot run`` therefore keeps a second one beside the one
-that serves (``RASA_STANDBY``, on by default). Every Rasa server of a run, when
-``RASA_SERVING_LOCK`` names a file, loads its model, answers one parse (its first customer
-must not wait for the tokenizer's dictionary and the graphs either), and then takes an
-exclusive lock on that file before it opens its port. The serving one holds the lock for its
-whole life; the kernel releases it when that process ends, however it ends (``kill -9``
-included), and the standby, waiting on it, opens the port and serves within a second. The
-supervisor meanwhile starts the next standby. Only one Rasa server ever holds the port.
+A Rasa server takes 40-80 s to start (imports, and its model's graphs built at load), an action
+server 7-10 s (the FAQ model), and customers wait meanwhile. ``python -m bot run`` therefore
+keeps a second process of each beside the one that serves (``RASA_STANDBY``,
+``ACTIONS_STANDBY``, on by default). Such a server, when ``SERVING_LOCK`` names a file, loads
+everything (Rasa also answers one parse, so that its first customer does not wait for the
+tokenizer's dictionary and the graphs either), and then takes an exclusive lock on that file
+before it opens its port. The serving one holds the lock for its whole life; the kernel
+releases it when that process ends, however it ends (``kill -9`` included), and the standby,
+waiting on it, opens the port and serves within a second. The supervisor meanwhile starts the
+next standby. Only one process of a server ever holds its port.
 
 The lock file holds the serving server's pid, for people and tests (:func:`serving_pid`). This
-module is the standard library's only (the supervisor imports it too); the wrapping of Rasa's
-start is :func:`connectors.launch.serve_only_with_the_lock`.
+module is the standard library's only (the supervisor and the action server import it too);
+the wrapping of Rasa's start is :func:`connectors.launch.serve_only_with_the_lock`, the action
+server's is :func:`bot.runtime.action_server.serve_only_with_the_lock`.
 
 >>> import tempfile
 >>> path = Path(tempfile.mkdtemp()) / "rasa-serving.lock"
@@ -29,7 +31,7 @@ import fcntl
 import os
 from pathlib import Path
 
-LOCK_ENV = "RASA_SERVING_LOCK"
+LOCK_ENV = "SERVING_LOCK"
 # What the server is asked before it serves: Chinese and English, so that both tokenizers'
 # first-use work is done.
 WARM_UP_TEXT = "你好, where is my order?"

@@ -15,7 +15,9 @@ differences:
   after a restart could not pass it on to another server;
 - the app is served by one process (Sanic's single-process mode): no worker that could die
   while the main process keeps the port open with nobody answering. More capacity is more
-  servers behind the load balancer (``make cluster``).
+  servers behind the load balancer (``make cluster``);
+- with ``SERVING_LOCK`` set (``make run``'s standby, :mod:`connectors.standby`), it serves
+  only while it holds that lock, and waits for it, loaded, until then.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from connectors.standby import LOCK_ENV, STANDING_BY, ServingLock
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +147,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.warm_up:
         warm_up(args.warm_up)
+    lock = serve_only_with_the_lock(os.environ.get(LOCK_ENV, ""))
     host = os.environ.get("SANIC_HOST", "127.0.0.1")
     ssl = create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     app.prepare(host=host, port=args.port, ssl=ssl, single_process=True)
     log.info("action server (token required) on %s:%s", host, args.port)
     Sanic.serve_single(primary=app)
+    del lock  # held until the server has stopped
     return 0
+
+
+def serve_only_with_the_lock(path: str) -> ServingLock | None:
+    """With ``path`` (``SERVING_LOCK``), wait until this process holds that lock: a
+    standby, loaded, takes the port the moment the serving action server ends
+    (:mod:`connectors.standby`). Keep what it returns until the server stops."""
+    if not path:
+        return None
+    lock = ServingLock(path)
+    if not lock.try_acquire():
+        log.info("%s; another action server serves; taking over when it ends", STANDING_BY)
+        lock.acquire()
+        log.info("taking over: the serving action server ended")
+    return lock
 
 
 if __name__ == "__main__":

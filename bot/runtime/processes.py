@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -352,21 +353,26 @@ def credentials_for(settings: Settings, path: Path) -> Path:
 
 
 def assistant_processes(
-    settings: Settings, model: Path, files_dir: Path, serving_lock: Path | None = None
+    settings: Settings,
+    model: Path,
+    files_dir: Path,
+    serving_locks: Mapping[str, Path] | None = None,
 ) -> list[ManagedProcess]:
     """The assistant's servers in start order: web (ingestion), actions, Rasa; the endpoints
-    and credentials files made for this run are written into ``files_dir``. With
-    ``serving_lock``, Rasa serves only while it holds that lock (see :func:`standby_of`)."""
+    and credentials files made for this run are written into ``files_dir``. A server named in
+    ``serving_locks`` serves only while it holds its lock (see :func:`standby_of`)."""
     endpoints = endpoints_for(settings, files_dir / "endpoints.yml")
     credentials = credentials_for(settings, files_dir / "credentials.yml")
-    rasa = rasa_server(settings, model, endpoints, credentials)
-    if serving_lock is not None:
-        rasa.env[LOCK_ENV] = str(serving_lock)
-    return [
-        ManagedProcess(web_server(settings)),
-        ManagedProcess(action_server(settings)),
-        ManagedProcess(rasa),
+    specs = [
+        web_server(settings),
+        action_server(settings),
+        rasa_server(settings, model, endpoints, credentials),
     ]
+    for spec in specs:
+        lock = (serving_locks or {}).get(spec.name)
+        if lock is not None:
+            spec.env[LOCK_ENV] = str(lock)
+    return [ManagedProcess(spec) for spec in specs]
 
 
 def standby_of(server: ManagedProcess) -> ManagedProcess:

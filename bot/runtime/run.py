@@ -24,8 +24,11 @@ from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import upgrade
 
-# Held by the Rasa server that serves; its standby waits on it (connectors/standby.py).
-SERVING_LOCK = "rasa-serving.lock"
+
+def serving_lock(run_dir: Path, server: str) -> Path:
+    """The lock the serving process of ``server`` holds and its standby waits on
+    (:mod:`connectors.standby`); it holds the serving process's pid."""
+    return run_dir / f"{server}-serving.lock"
 
 
 def console_lines(settings: Settings, first_admin: FirstAdmin | None) -> str:
@@ -64,7 +67,7 @@ The shop assistant is running.
   Web:        {settings.servers.web_url}/health
   Profiles:   .venv/bin/python -m bot profile SENDER_ID --json
   Logs:       {settings.supervision.run_dir}/rasa.log, actions.log, web.log, supervisor.log (restarts)
-              (rasa-standby.log: the standby Rasa server's; the two swap at each takeover)
+              (rasa-standby.log, actions-standby.log: the standbys'; each pair swaps at a takeover)
 Press Ctrl-C to stop.
 """
 
@@ -89,11 +92,13 @@ def run_assistant(settings: Settings, model: Path) -> int:
     asyncio.run(upgrade(settings.database.database_url))
     first_admin = asyncio.run(first_admin_of(settings))
     run_dir = settings.supervision.run_dir
-    standby = settings.supervision.rasa_standby
-    processes = assistant_processes(
-        settings, model, run_dir, serving_lock=run_dir / SERVING_LOCK if standby else None
-    )
-    standbys = {p.name: standby_of(p) for p in processes if standby and p.name == "rasa"}
+    with_standby = {
+        "rasa": settings.supervision.rasa_standby,
+        "actions": settings.supervision.actions_standby,
+    }
+    locks = {name: serving_lock(run_dir, name) for name, on in with_standby.items() if on}
+    processes = assistant_processes(settings, model, run_dir, serving_locks=locks)
+    standbys = {p.name: standby_of(p) for p in processes if p.name in locks}
     log = RunLog(run_dir / "supervisor.log", echo=say)
     supervisor = Supervisor(
         processes, settings.supervision, log, Guardian(), say=say, standbys=standbys

@@ -109,8 +109,10 @@ class SupervisionSettings(Section):
     restart_window: float = Field(300.0, gt=0)
     # `python -m bot run` keeps a second Rasa server loaded beside the one that serves, which
     # takes the port within a second when that one crashes or hangs (a fresh one takes 40-80 s
-    # to load its model); it costs a second Rasa server's memory (about 1 GB).
+    # to load its model); it costs a second Rasa server's memory (about 1 GB). The same for
+    # the action server (a fresh one takes 7-10 s to load the FAQ model; about 0.5 GB).
     rasa_standby: bool = True
+    actions_standby: bool = True
     # `python -m bot cluster` (`make cluster`): how many Rasa servers, action servers and web
     # services it starts behind nginx, which listens on RASA_PORT, ACTION_PORT and WEB_PORT;
     # replica i of each listens on that port + i.

@@ -35,6 +35,7 @@ CHOSEN = {
     "restart_limit": "2",
     "restart_window": "60",
     "rasa_standby": "false",
+    "actions_standby": "false",
     "cluster_replicas": "3",
     "database_url": "postgresql://shop:pw@127.0.0.1:5432/shop",
     "tracker_store_url": "postgresql://shop:pw@127.0.0.1:5432/trackers",

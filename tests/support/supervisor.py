@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 from bot.runtime.chat import send
-from bot.runtime.run import SERVING_LOCK
+from bot.runtime.run import serving_lock
 from connectors.standby import STANDING_BY, serving_pid
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,9 +159,9 @@ class Supervisor:
 
     def server_pid(self, name: str) -> int:
         """The main process of a server: a child of the supervisor, told apart by its command;
-        Rasa's serving one (not its standby) is the one that holds the serving lock."""
-        if name == "rasa" and (self.run_dir / SERVING_LOCK).exists():
-            lock = self.run_dir / SERVING_LOCK
+        with a standby, the serving one (not its standby) is the one that holds the serving lock."""
+        lock = serving_lock(self.run_dir, name)
+        if lock.exists():
             wait_for(lambda: serving_pid(lock) is not None, 300.0)
             pid = serving_pid(lock)
             assert pid is not None
@@ -178,12 +178,13 @@ class Supervisor:
                 return pid
         raise AssertionError(f"no {name} server among {self.processes()}")
 
-    def rasa_standing_by(self) -> int:
-        """How many Rasa servers of this run have stood by so far (loaded, waiting for the
-        serving lock), as their logs say: the standby and the server swap logs at a takeover."""
+    def standing_by(self, name: str) -> int:
+        """How many processes of server ``name`` have stood by so far in this run (loaded,
+        waiting for the serving lock), as their logs say (a standby and its server swap logs
+        at a takeover)."""
         return sum(
             log.read_text(errors="replace").count(STANDING_BY)
-            for log in self.run_dir.glob("rasa*.log")
+            for log in self.run_dir.glob(f"{name}*.log")
         )
 
     def stop(self, timeout: float = 60.0) -> int | None:

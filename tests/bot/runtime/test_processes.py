@@ -305,3 +305,24 @@ def test_rasa_parses_a_chinese_and_english_message_before_it_is_called_ready(tmp
     assert spec.warm_up is not None
     assert spec.warm_up.url.startswith(f"{chosen.servers.rasa_url}/model/parse?token=")
     assert spec.warm_up.body["text"] == "你好, where is my order?"
+
+
+def test_only_servers_given_a_serving_lock_wait_for_it_and_can_stand_by(tmp_path):
+    from bot.runtime.processes import standby_of
+    from connectors.standby import LOCK_ENV
+
+    chosen = settings(tmp_path, endpoints_file=REPO / "endpoints.yml")
+    lock = tmp_path / "run" / "actions-serving.lock"
+    processes = {
+        p.name: p
+        for p in assistant_processes(
+            chosen, tmp_path / "model.tar.gz", tmp_path / "files", serving_locks={"actions": lock}
+        )
+    }
+    assert processes["actions"].spec.env[LOCK_ENV] == str(lock)
+    assert LOCK_ENV not in processes["rasa"].spec.env | processes["web"].spec.env
+    standby = standby_of(processes["actions"]).spec
+    assert (standby.name, standby.env[LOCK_ENV]) == ("actions-standby", str(lock))
+    assert standby.log_path == processes["actions"].spec.log_path.with_name("actions-standby.log")
+    with pytest.raises(ValueError, match="takes no serving lock"):
+        standby_of(processes["web"])
