@@ -110,7 +110,7 @@ class SupervisionSettings(Section):
     # `python -m bot run` keeps a second Rasa server loaded beside the one that serves, which
     # takes the port within a second when that one crashes or hangs (a fresh one takes 40-80 s
     # to load its model); it costs a second Rasa server's memory (about 1 GB). The same for
-    # the action server (a fresh one takes 7-10 s to load the FAQ model; about 0.5 GB).
+    # the action server (a fresh one takes 7-10 s to load the FAQ model; about 0.7 GB).
     rasa_standby: bool = True
     actions_standby: bool = True
     # `python -m bot cluster` (`make cluster`): how many Rasa servers, action servers and web
