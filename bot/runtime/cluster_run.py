@@ -25,7 +25,7 @@ from bot.runtime.leftovers import RUN_ID_ENV, AlreadyRunning, claim, release
 from bot.runtime.load_balancer import nginx_binary
 from bot.runtime.private_files import private_umask, tighten
 from bot.runtime.processes import ProcessFailed
-from bot.runtime.run import console_lines, first_admin_of, say
+from bot.runtime.run import console_lines, first_admin_of, interrupt, say
 from bot.runtime.supervision import RunLog, Supervisor
 from bot.settings import Settings
 from bot.store.migrate import upgrade
@@ -83,13 +83,8 @@ def run_cluster(settings: Settings, model: Path) -> int:
     log = RunLog(settings.supervision.run_dir / "supervisor.log", echo=say)
     supervisor = Supervisor(processes, settings.supervision, log, Guardian(), say=say)
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     try:
         supervisor.start(time.monotonic, together=True)
         tighten(settings)

@@ -104,13 +104,8 @@ def run_assistant(settings: Settings, model: Path) -> int:
         processes, settings.supervision, log, Guardian(), say=say, standbys=standbys
     )
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     try:
         # All three load at once: Rasa asks the action server only when a message comes.
         supervisor.start(time.monotonic, together=True)
@@ -131,6 +126,14 @@ def run_assistant(settings: Settings, model: Path) -> int:
         supervisor.stop()
         release(settings.supervision.run_dir, record)
         say("stopped.")
+
+
+def interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does. The handler runs in the main thread
+    between two of its steps, possibly while it holds the lock of the event the watch waits on
+    (``Event.wait``): setting that event here waited for that lock forever, and the run never
+    stopped. Raising is all it may do; the main thread stops the servers on its way out."""
+    raise KeyboardInterrupt
 
 
 async def first_admin_of(settings: Settings) -> FirstAdmin | None:
