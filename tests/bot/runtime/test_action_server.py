@@ -37,16 +37,20 @@ CALL = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Settings]:
-    work: Path = tmp_path_factory.mktemp("action-server")
+def action_server_in(work: Path, port: int) -> tuple[Settings, ManagedProcess]:
+    """The action server as the supervisor starts it, on ``port``, its files in ``work``."""
     settings = Settings(
-        action_port=PORT,
+        action_port=port,
         action_server_token=TOKEN,
         run_dir=work,
         database_url=f"sqlite:///{work / 'app.db'}",
     )
-    process = ManagedProcess(action_server(settings))
+    return settings, ManagedProcess(action_server(settings))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Settings]:
+    settings, process = action_server_in(tmp_path_factory.mktemp("action-server"), PORT)
     process.start()
     try:
         process.wait_ready(120)
@@ -107,13 +111,7 @@ def test_the_port_opens_only_once_the_server_answers(tmp_path):
     """A connection the port accepts is answered at once, from the first one: a load balancer
     that reaches a restarting server is refused at connect (and tries another), never left
     waiting on a call the server takes only after loading its FAQ model."""
-    settings = Settings(
-        action_port=PORT + 1,
-        action_server_token=TOKEN,
-        run_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'app.db'}",
-    )
-    process = ManagedProcess(action_server(settings))
+    _settings, process = action_server_in(tmp_path, PORT + 1)
     process.start()
     try:
         deadline = time.monotonic() + 120
