@@ -53,10 +53,11 @@ def web(tmp_path_factory, shop_smtp_port) -> Iterator[Settings]:
     """The web service alone, with both mail workers on; Rasa is never started."""
     work = tmp_path_factory.mktemp("mail")
     index_dir = copy_faq_index(work)
-    web_port = free_port(range(BASE_PORT + 50, BASE_PORT + 100))
+    # Apart: a Rasa range after the web port's was empty when the web port was the last one.
+    web_port = free_port(range(BASE_PORT + 50, BASE_PORT + 75))
     settings = Settings(
         web_port=web_port,
-        rasa_port=free_port(range(web_port + 1, BASE_PORT + 100)),  # never started
+        rasa_port=free_port(range(BASE_PORT + 75, BASE_PORT + 100)),  # never started
         rasa_api_token=uuid.uuid4().hex,
         run_dir=work / "run",
         database_url=f"sqlite:///{work / 'app.db'}",
