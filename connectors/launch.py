@@ -24,7 +24,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.standby import LOCK_ENV, STANDING_BY, WARM_UP_TEXT, ServingLock
+from connectors.standby import LOCK_ENV, WARM_UP_TEXT, wait_to_serve
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +82,14 @@ def serve_only_with_the_lock(lock_path: str) -> None:
     import rasa.core.run as rasa_run
 
     load_agent = rasa_run.load_agent_on_start
-    lock = ServingLock(lock_path)
 
     async def load_then_wait_for_the_lock(*args: Any) -> Any:
         *_, app, loop = args
         agent = await load_agent(*args)
         await agent.parse_message(WARM_UP_TEXT)
-        if not lock.try_acquire():
-            logger.info(f"{STANDING_BY}; another Rasa server serves; taking over when it ends")
-            await loop.run_in_executor(None, lock.acquire)
-            logger.info("taking over: the serving Rasa server ended")
-        app.ctx.serving_lock = lock
+        app.ctx.serving_lock = await loop.run_in_executor(
+            None, wait_to_serve, lock_path, "Rasa server", logger
+        )
         return agent
 
     rasa_run.load_agent_on_start = load_then_wait_for_the_lock  # type: ignore[assignment]

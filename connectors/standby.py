@@ -13,8 +13,8 @@ next standby. Only one process of a server ever holds its port.
 
 The lock file holds the serving server's pid, for people and tests (:func:`serving_pid`). This
 module is the standard library's only (the supervisor and the action server import it too);
-the wrapping of Rasa's start is :func:`connectors.launch.serve_only_with_the_lock`, the action
-server's is :func:`bot.runtime.action_server.serve_only_with_the_lock`.
+both Rasa's start (:func:`connectors.launch.serve_only_with_the_lock`) and the action server's
+wait with :func:`wait_to_serve`.
 
 >>> import tempfile
 >>> path = Path(tempfile.mkdtemp()) / "rasa-serving.lock"
@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from pathlib import Path
 
@@ -84,3 +85,14 @@ def serving_pid(path: Path | str) -> int | None:
         return int(Path(path).read_text(encoding="ascii").strip())
     except (OSError, ValueError):
         return None  # the holder is writing it right now
+
+
+def wait_to_serve(path: Path | str, server: str, log: logging.Logger) -> ServingLock:
+    """Take the serving lock at ``path``, waiting (blocking: call it in a thread from async
+    code) while another process of ``server`` holds it; keep what it returns while serving."""
+    lock = ServingLock(path)
+    if not lock.try_acquire():
+        log.info("%s; another %s serves; taking over when it ends", STANDING_BY, server)
+        lock.acquire()
+        log.info("taking over: the serving %s ended", server)
+    return lock

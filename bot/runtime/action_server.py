@@ -40,7 +40,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.standby import LOCK_ENV, STANDING_BY, ServingLock
+from connectors.standby import LOCK_ENV, wait_to_serve
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.warm_up:
         warm_up(args.warm_up)
-    lock = serve_only_with_the_lock(os.environ.get(LOCK_ENV, ""))
+    lock_path = os.environ.get(LOCK_ENV)
+    lock = wait_to_serve(lock_path, "action server", log) if lock_path else None
     host = os.environ.get("SANIC_HOST", "127.0.0.1")
     ssl = create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     app.prepare(host=host, port=args.port, ssl=ssl, single_process=True)
@@ -155,20 +156,6 @@ def main(argv: list[str] | None = None) -> int:
     Sanic.serve_single(primary=app)
     del lock  # held until the server has stopped
     return 0
-
-
-def serve_only_with_the_lock(path: str) -> ServingLock | None:
-    """With ``path`` (``SERVING_LOCK``), wait until this process holds that lock: a
-    standby, loaded, takes the port the moment the serving action server ends
-    (:mod:`connectors.standby`). Keep what it returns until the server stops."""
-    if not path:
-        return None
-    lock = ServingLock(path)
-    if not lock.try_acquire():
-        log.info("%s; another action server serves; taking over when it ends", STANDING_BY)
-        lock.acquire()
-        log.info("taking over: the serving action server ended")
-    return lock
 
 
 if __name__ == "__main__":
